@@ -1,0 +1,1 @@
+"""The ``muster-costs`` command line."""

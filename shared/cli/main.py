@@ -1,0 +1,48 @@
+"""Entry point of ``muster-costs``. Each command group lives in its own module with a ``register`` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from shared.cli import agents, pricing, reprice, run
+from shared.cli.output import error_console
+from shared.errors import ConflictError, InvalidInputError, MusterError, NotFoundError
+
+COMMAND_MODULES: tuple[ModuleType, ...] = (run, pricing, agents, reprice)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="muster-costs", description="Per-agent LLM and cloud costs on AWS, in your currency."
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def exit_code_for(error: MusterError) -> int:
+    if isinstance(error, InvalidInputError | ConflictError | NotFoundError):
+        return 2
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+    except MusterError as error:
+        error_console.print(f"error: {error}", markup=False, highlight=False)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Every PynamoDB model, so tables can be bound and (locally) created in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import Settings
+from shared.dal.binding import bind_model
+
+
+def all_models() -> tuple[Any, ...]:
+    # Imported here so importing the registry stays cheap and free of cycles.
+    from shared.dal.agents import AgentModel
+    from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
+    from shared.dal.pricing import ModelPriceModel
+
+    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel)
+
+
+def bind_all(settings: Settings) -> None:
+    for model in all_models():
+        bind_model(model, settings)
+
+
+def create_all_tables(settings: Settings) -> None:
+    """Create any missing table (local mode and tests; in AWS the CDK stack owns the tables)."""
+    bind_all(settings)
+    for model in all_models():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

@@ -1,0 +1,1 @@
+"""The pure domain core: frozen dataclasses and functions, no I/O imports."""
