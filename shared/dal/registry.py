@@ -13,8 +13,9 @@ def all_models() -> tuple[Any, ...]:
     from shared.dal.agents import AgentModel
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
+    from shared.dal.rollup import CostRollupModel
 
-    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel)
+    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel, CostRollupModel)
 
 
 def bind_all(settings: Settings) -> None:

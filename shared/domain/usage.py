@@ -179,9 +179,7 @@ class NormalizedUsage:
     @property
     def likely_double_count(self) -> bool:
         """Buckets adding up to more than the reported total (+1 %): the source probably counted twice."""
-        if self.reported_total is None:
-            return False
-        return self.tokens.total > self.reported_total * (1 + DOUBLE_COUNT_TOLERANCE)
+        return exceeds_total(self.tokens.total, self.reported_total)
 
 
 @lru_cache(maxsize=4096)
@@ -209,8 +207,8 @@ def token_count(key: str, value: Any) -> int:
     return count
 
 
-def normalize_usage(details: Mapping[str, Any] | None) -> NormalizedUsage:
-    """Fold one observation's usage map into buckets. Raises ``UsageError`` for unusable input."""
+def fold_usage(details: Any) -> tuple[list[int], int | None, list[tuple[str, int]]]:
+    """The fast core of ``normalize_usage``: bucket counts, reported total, unknown keys. Raises ``UsageError``."""
     if not details:
         raise UsageError("missing_usage", "no usage details")
     if not isinstance(details, Mapping):
@@ -222,12 +220,15 @@ def normalize_usage(details: Mapping[str, Any] | None) -> NormalizedUsage:
     keys = tuple(details)
     for key, slot in zip(keys, key_plan(keys), strict=True):
         value = details[key]
-        if slot == UNKNOWN and key in NESTED_DETAILS and isinstance(value, Mapping):
+        if type(value) is int and 0 <= value <= ABSURD_TOKENS:
+            count = value  # the common case, checked inline for speed
+        elif value is None:
+            continue
+        elif slot == UNKNOWN and key in NESTED_DETAILS and isinstance(value, Mapping):
             nested.append((key, value))
             continue
-        if value is None:
-            continue
-        count = token_count(key, value)
+        else:
+            count = token_count(key, value)
         if slot >= 0:
             counts[slot] += count
         elif slot == TOTAL:
@@ -236,7 +237,18 @@ def normalize_usage(details: Mapping[str, Any] | None) -> NormalizedUsage:
             unknown.append((key, count))
     for key, inner in nested:
         _fold_nested(key, inner, counts, unknown)
+    return counts, total, unknown
+
+
+def normalize_usage(details: Mapping[str, Any] | None) -> NormalizedUsage:
+    """Fold one observation's usage map into buckets. Raises ``UsageError`` for unusable input."""
+    counts, total, unknown = fold_usage(details)
     return NormalizedUsage(TokenCounts.of(counts), total, tuple(unknown))
+
+
+def exceeds_total(bucket_sum: int, total: int | None) -> bool:
+    """Buckets adding up to more than the reported total (+1 %): the source probably counted twice."""
+    return total is not None and bucket_sum > total * (1 + DOUBLE_COUNT_TOLERANCE)
 
 
 def _fold_nested(key: str, inner: Mapping[str, Any], counts: list[int], unknown: list[tuple[str, int]]) -> None:

@@ -1,0 +1,1 @@
+"""Use cases: each gathers inputs, calls the pure domain core, then persists through the data-access layer."""
