@@ -10,8 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from aws_lambda_powertools.metrics import single_metric
-
 from shared.config import Settings, get_settings
 from shared.dal.agents import AgentRepository, agent_repository
 from shared.dal.llm_costs import LlmCostRepository, llm_cost_repository
@@ -22,7 +20,7 @@ from shared.domain.llm import HOUR, HourAggregator, HourGroup, hour_start, repri
 from shared.domain.money import as_text, exact_sum
 from shared.domain.pricing import PriceBook
 from shared.errors import ConfigurationError, InvalidInputError, SourceError
-from shared.observability import METRICS_NAMESPACE, MetricUnit, logger, metrics
+from shared.observability import MetricUnit, add_dimensioned_metric, logger, metrics
 from shared.sources.aws import aws_client
 from shared.sources.langfuse import LangfuseClient
 
@@ -258,11 +256,7 @@ class LlmCostService:
             per_agent.setdefault(agent_for_trace(owners, group.trace_name), []).append(group.cost)
         for agent_id, costs in sorted(per_agent.items()):
             # float only for the CloudWatch metric value (a dashboard figure); stored money stays Decimal
-            value = float(exact_sum(costs))
-            with single_metric(
-                name="LlmCostUsd", unit=MetricUnit.NoUnit, value=value, namespace=METRICS_NAMESPACE
-            ) as metric:
-                metric.add_dimension(name="agent", value=agent_id)
+            add_dimensioned_metric("LlmCostUsd", float(exact_sum(costs)), MetricUnit.NoUnit, "agent", agent_id)
 
 
 def langfuse_source(settings: Settings | None = None) -> LangfuseClient:
