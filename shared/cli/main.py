@@ -7,11 +7,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.cli import agents, pricing, reprice, run
+from shared.cli import agents, local, pricing, reprice, run
 from shared.cli.output import error_console
 from shared.errors import ConflictError, InvalidInputError, MusterError, NotFoundError
+from shared.observability import logger
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (run, pricing, agents, reprice)
+COMMAND_MODULES: tuple[ModuleType, ...] = (local, run, pricing, agents, reprice)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="muster-costs", description="Per-agent LLM and cloud costs on AWS, in your currency."
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    parser.add_argument("--verbose", action="store_true", help="show the workers' structured logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)
@@ -34,6 +36,8 @@ def exit_code_for(error: MusterError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The CLI prints each result itself; the structured logs are for Lambda (and --verbose).
+    logger.setLevel("INFO" if args.verbose else "WARNING")
     try:
         result = args.handler(args)
     except MusterError as error:

@@ -12,7 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Piped output (CI, `make demo | tee`) gets a wide fixed width instead of rich's 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 error_console = Console(stderr=True)
 
 

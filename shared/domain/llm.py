@@ -16,8 +16,17 @@ from typing import Any
 
 from shared.domain.agents import agent_for_trace
 from shared.domain.money import ZERO, exact_sum
-from shared.domain.pricing import STANDARD_TIER, ModelPrice, PriceBook, Rates, cost_of
-from shared.domain.usage import DOUBLE_COUNT_TOLERANCE, TokenCounts, UsageError, fold_usage
+from shared.domain.pricing import STANDARD_TIER, ModelPrice, PriceBook, Rates
+from shared.domain.usage import (
+    ABSURD_TOKENS,
+    DOUBLE_COUNT_TOLERANCE,
+    TOTAL,
+    UNKNOWN,
+    TokenCounts,
+    UsageError,
+    fold_usage,
+    key_plan,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -77,6 +86,20 @@ class AggregationStats:
     duplicates: int
 
 
+# Key sets the fast path may fold inline: bucket index per key, 5 for the total; none with unknown keys.
+_FAST_PLANS: dict[tuple[str, ...], tuple[int, ...]] = {}
+
+
+def _learn_fast_plan(usage: Any) -> None:
+    keys = tuple(usage)
+    if keys in _FAST_PLANS or len(_FAST_PLANS) > 10_000:
+        return
+    plan = key_plan(keys)
+    if UNKNOWN in plan or plan.count(TOTAL) > 1:
+        return  # unknown keys are counted per key, and two totals need the careful path
+    _FAST_PLANS[keys] = tuple(5 if slot == TOTAL else slot for slot in plan)
+
+
 # Accumulator slots (a list per group keeps the per-call path cheap).
 _IN, _CR, _CW, _OUT, _RS, _UNKNOWN, _OBS, _DOUBLE, _FIRST, _LAST = range(10)
 
@@ -90,26 +113,81 @@ class HourAggregator:
         self._start = hour_start(hour)
         self._end = self._start + HOUR
         self._acc: dict[tuple[str | None, str, str, str, str], list[Any]] = {}
-        self._price_cache: dict[str, tuple[ModelPrice | None, bool]] = {}
+        # The fast path keys by (trace name, model) only: used when the model's price is fixed for the hour.
+        self._fast: dict[tuple[str | None, str], list[Any]] = {}
+        self._price_cache: dict[str, tuple[ModelPrice | None, bool, bool]] = {}
         self._prices: dict[tuple[str, str], ModelPrice] = {}
         self.observations = 0
         self.rejected: Counter[str] = Counter()
         self.unknown_keys: Counter[str] = Counter()
 
     def add_rows(self, rows: Iterable[Any]) -> None:
+        """The hot path, kept flat on purpose: well-formed rows of models with a fixed price this hour are
+        folded inline; anything else (and anything doubtful) goes through ``add``, which checks and counts."""
+        hour, fast, prices, slow = self.hour, self._fast, self._price_cache, self.add
+        plans, absurd, tolerance = _FAST_PLANS, ABSURD_TOKENS, 1 + DOUBLE_COUNT_TOLERANCE
+        added = 0
         for row in rows:
-            self.add(row)
+            try:  # a missing key or a wrong type sends the row down the careful path
+                model = row["model"]
+                start = row["startTime"]
+                usage = row["usageDetails"]
+                trace = row["traceName"]
+                cached = prices[model]
+                plan = plans[tuple(usage)]
+            except (KeyError, TypeError):
+                slow(row)
+                continue
+            if (
+                not cached[2]
+                or type(usage) is not dict
+                or type(start) is not str
+                or not start.startswith(hour)
+                or start[-1] != "Z"
+                or (trace is not None and type(trace) is not str)
+            ):
+                slow(row)
+                continue
+            counts = [0, 0, 0, 0, 0, 0]
+            for slot, value in zip(plan, usage.values()):  # noqa: B905 - same dict, same length
+                if type(value) is not int or value < 0 or value > absurd:
+                    break
+                counts[slot] += value
+            else:
+                key = (trace or None, model)
+                try:
+                    acc = fast[key]
+                except KeyError:
+                    acc = fast[key] = [0, 0, 0, 0, 0, 0, 0, 0, start, start]
+                acc[0] += counts[0]
+                acc[1] += counts[1]
+                acc[2] += counts[2]
+                acc[3] += counts[3]
+                acc[4] += counts[4]
+                acc[6] += 1
+                if 5 in plan and counts[0] + counts[1] + counts[2] + counts[3] + counts[4] > counts[5] * tolerance:
+                    acc[7] += 1
+                if start < acc[8]:
+                    acc[8] = start
+                elif start > acc[9]:
+                    acc[9] = start
+                added += 1
+                continue
+            slow(row)
+        self.observations += added
 
     def add(self, row: Any) -> None:
         checked = self._check(row)
         if checked is None:
             return
         model, start, trace = checked
+        usage = row.get("usageDetails")
         try:
-            counts, total, unknown = fold_usage(row.get("usageDetails"))
+            counts, total, unknown = fold_usage(usage)
         except UsageError as error:
             self.rejected[error.reason] += 1
             return
+        _learn_fast_plan(usage)
         price, tier = self._price(model, start, counts, row.get("modelParameters"))
         key = (trace or None, model, tier, price.key if price else "", price.version if price else "")
         acc = self._acc.get(key)
@@ -167,8 +245,11 @@ class HourAggregator:
         if cached is None:
             price = self.book.resolve(model, self._start)
             changes = self.book.price_changes_within(model, self._start, self._end)
-            cached = self._price_cache[model] = (price, changes)
-        price, changes = cached
+            fast = not changes and (price is None or not price.tiers)
+            cached = self._price_cache[model] = (price, changes, fast)
+            if price is not None:
+                self._prices[(price.key, price.version)] = price
+        price, changes, _ = cached
         if changes:  # a new price takes effect inside this hour: each call needs its own lookup
             price = self.book.resolve(model, parse_timestamp(start))
         if price is None:
@@ -181,31 +262,54 @@ class HourAggregator:
     def stats(self, duplicates: int = 0) -> AggregationStats:
         return AggregationStats(self.observations, dict(self.rejected), dict(self.unknown_keys), duplicates)
 
+    def _merge_fast(self) -> None:
+        for (trace, model), fast in self._fast.items():
+            price = self._price_cache[model][0]
+            key = (
+                trace,
+                model,
+                STANDARD_TIER if price else "",
+                price.key if price else "",
+                price.version if price else "",
+            )
+            acc = self._acc.get(key)
+            if acc is None:
+                self._acc[key] = fast
+                continue
+            for slot in range(_FIRST):
+                acc[slot] += fast[slot]
+            acc[_FIRST] = min(acc[_FIRST], fast[_FIRST])
+            acc[_LAST] = max(acc[_LAST], fast[_LAST])
+        self._fast = {}
+
     def groups(self) -> list[HourGroup]:
+        """The hour's groups, each priced once (in no particular order)."""
+        self._merge_fast()
         result = []
         for (trace, model, tier, price_key, version), acc in self._acc.items():
-            tokens = TokenCounts(acc[_IN], acc[_CR], acc[_CW], acc[_OUT], acc[_RS])
-            price = self._prices.get((price_key, version))
+            price = self._prices.get((price_key, version)) if price_key else None
             rates = price.rates_for_tier(tier) if price else None
-            group = HourGroup(
-                hour=self.hour,
-                trace_name=trace,
-                model=model,
-                priced=False,
-                price_key="",
-                price_version="",
-                tier="",
-                tokens=tokens,
-                observations=acc[_OBS],
-                unknown_tokens=acc[_UNKNOWN],
-                double_count_observations=acc[_DOUBLE],
-                first_start=acc[_FIRST],
-                last_start=acc[_LAST],
-                cost=ZERO,
-                fallback_tokens=0,
+            cost, fallback = rates.cost_and_fallback(acc[:5]) if rates else (ZERO, 0)
+            result.append(
+                HourGroup(
+                    hour=self.hour,
+                    trace_name=trace,
+                    model=model,
+                    priced=rates is not None,
+                    price_key=price_key if rates else "",
+                    price_version=version if rates else "",
+                    tier=tier if rates else "",
+                    tokens=TokenCounts(acc[_IN], acc[_CR], acc[_CW], acc[_OUT], acc[_RS]),
+                    observations=acc[_OBS],
+                    unknown_tokens=acc[_UNKNOWN],
+                    double_count_observations=acc[_DOUBLE],
+                    first_start=acc[_FIRST],
+                    last_start=acc[_LAST],
+                    cost=cost,
+                    fallback_tokens=fallback,
+                )
             )
-            result.append(priced_group(group, price, tier, rates) if price and rates else group)
-        return sorted(result, key=group_sort_key)
+        return result
 
 
 def group_sort_key(group: HourGroup) -> tuple[str, str, str, str, str]:
@@ -213,15 +317,15 @@ def group_sort_key(group: HourGroup) -> tuple[str, str, str, str, str]:
 
 
 def priced_group(group: HourGroup, price: ModelPrice, tier: str, rates: Rates) -> HourGroup:
-    cost = cost_of(rates, group.tokens)
+    cost, fallback = rates.cost_and_fallback(group.tokens.as_tuple())
     return replace(
         group,
         priced=True,
         price_key=price.key,
         price_version=price.version,
         tier=tier,
-        cost=cost.total,
-        fallback_tokens=cost.fallback_tokens,
+        cost=cost,
+        fallback_tokens=fallback,
     )
 
 

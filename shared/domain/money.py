@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import reduce
 
 ZERO = Decimal(0)
 PER_THOUSAND = Decimal(1000)
@@ -30,17 +31,13 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
 
 
 def exact_sum(values: Iterable[Decimal]) -> Decimal:
-    with localcontext(EXACT):
-        total = ZERO
-        for value in values:
-            total += value
-        return total
+    """A sum that never rounds (60 significant digits, far beyond any total of token costs)."""
+    return reduce(EXACT.add, values, ZERO)
 
 
 def per_thousand_cost(tokens: int, price_per_1k: Decimal) -> Decimal:
-    """Exact cost of ``tokens`` at a per-1k price."""
-    with localcontext(EXACT):
-        return Decimal(tokens) * price_per_1k / PER_THOUSAND
+    """Exact cost of ``tokens`` at a per-1k price (shifting the exponent divides by 1,000 exactly)."""
+    return EXACT.multiply(Decimal(tokens), price_per_1k).scaleb(-3, EXACT)
 
 
 def normalized(value: Decimal) -> Decimal:

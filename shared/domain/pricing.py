@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
-from shared.domain.money import exact_sum, per_thousand_cost
+from shared.domain.money import EXACT, ZERO, exact_sum, per_thousand_cost
 from shared.domain.usage import BUCKETS, Bucket, TokenCounts
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -70,6 +70,24 @@ class Rates:
         if own is not None:
             return own, False
         return (self.input if bucket.is_input_side else self.output), True
+
+    @cached_property
+    def _effective(self) -> tuple[tuple[Decimal, bool], ...]:
+        return tuple(self.rate(bucket) for bucket in BUCKETS)
+
+    def cost_and_fallback(self, counts: Sequence[int]) -> tuple[Decimal, int]:
+        """Exact cost of per-bucket token counts and how many tokens were priced at a fallback rate.
+
+        The lean twin of ``cost_of`` for hot loops (one call per group): same rates, same exact arithmetic.
+        """
+        total = ZERO
+        fallback = 0
+        for count, (rate, is_fallback) in zip(counts, self._effective):  # noqa: B905 - five buckets each
+            if count:
+                total = EXACT.add(total, EXACT.multiply(count, rate))
+                if is_fallback:
+                    fallback += count
+        return total.scaleb(-3, EXACT), fallback
 
 
 @dataclass(frozen=True)
@@ -133,7 +151,7 @@ class ModelPrice:
                 raise ValueError(f"{name} must be a non-negative decimal, got {value}")
         re.compile(self.pattern)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The stored identity of this model's price schedule."""
         return f"{self.provider}/{self.model}"
@@ -148,7 +166,7 @@ class ModelPrice:
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
 
-    @property
+    @cached_property
     def rates(self) -> Rates:
         return Rates(
             self.input_per_1k,
@@ -158,7 +176,7 @@ class ModelPrice:
             self.reasoning_per_1k,
         )
 
-    @property
+    @cached_property
     def version(self) -> str:
         return self.effective_from.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -204,12 +222,10 @@ class Cost:
 def cost_of(rates: Rates, tokens: TokenCounts) -> Cost:
     """Exact cost of token counts at per-1k rates. Linear, so a group's cost is the sum of its calls' costs."""
     parts = []
-    for bucket in BUCKETS:
-        count = tokens.get(bucket)
-        if not count:
-            continue
-        rate, fallback = rates.rate(bucket)
-        parts.append(BucketCost(bucket, count, rate, per_thousand_cost(count, rate), fallback))
+    for bucket, count in zip(BUCKETS, tokens.as_tuple(), strict=True):
+        if count:
+            rate, fallback = rates.rate(bucket)
+            parts.append(BucketCost(bucket, count, rate, per_thousand_cost(count, rate), fallback))
     return Cost(tuple(parts))
 
 
