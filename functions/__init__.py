@@ -1,0 +1,1 @@
+"""Lambda handlers: thin, one per worker or API."""
