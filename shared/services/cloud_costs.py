@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings, get_settings
 from shared.dal.agents import AgentRepository, agent_repository
@@ -42,6 +42,9 @@ from shared.sources.cost_explorer import (
     default_sts_client_factory,
     fetch_cost_groups,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
 
 PRICE_PER_REQUEST_USD = Decimal("0.01")  # each GetCostAndUsage request (page) is billed to the role's account
 AgentDay = tuple[str, date]
@@ -128,9 +131,16 @@ class _Run:
     now: Callable[[], datetime]
     requests: int = 0
     written: set[AgentDay] = field(default_factory=set)
+    _sts: STSClient | None = None
 
     def counted(self) -> None:
         self.requests += 1
+
+    def sts(self) -> STSClient:
+        """One STS client for the run, built on first use (a run where every connection is skipped builds none)."""
+        if self._sts is None:
+            self._sts = self.sts_factory()
+        return self._sts
 
     def sync(self, connection: CloudConnection) -> ConnectionOutcome:
         linked = [agent for agent in self.agents if agent.cloud_connection_id == connection.connection_id]
@@ -139,7 +149,7 @@ class _Run:
         before = self.requests
         try:
             check_cloud_links(linked, [connection])
-            credentials = assume_role(self.sts_factory(), connection, self.settings.cloud)
+            credentials = assume_role(self.sts(), connection, self.settings.cloud)
             stream = fetch_cost_groups(
                 self.ce_factory(credentials), self.window, connection.tag_key, on_request=self.counted
             )
