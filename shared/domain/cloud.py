@@ -33,7 +33,7 @@ MAX_SESSION_NAME = 64
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@-]{1,64})$")
 _ROLE_ARN_WITH_PATH = re.compile(r"^arn:aws:iam::\d{12}:role/.+/[\w+=,.@-]+$")
 _SERVICE_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
-_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
+_SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _BEDROCK_EDITION = re.compile(r"\(\s*Amazon Bedrock Edition\s*\)\s*$", re.IGNORECASE)
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 
@@ -446,13 +446,14 @@ def attribute_costs(
     untagged_owner: dict[str, str] = {}
     tag_owner: dict[tuple[str, str], str] = {}
     for agent in sorted(agents, key=lambda a: a.agent_id):
-        if agent.cloud_connection_id != connection.connection_id or not agent.cloud_service:
+        service = (agent.cloud_service or "").strip()
+        if agent.cloud_connection_id != connection.connection_id or not service:
             continue
         tag = tag_value(agent.cloud_tag, connection.tag_key) if connection.tag_key else None
         if tag is None:
-            untagged_owner.setdefault(agent.cloud_service, agent.agent_id)
+            untagged_owner.setdefault(service, agent.agent_id)
         else:
-            tag_owner.setdefault((agent.cloud_service, tag), agent.agent_id)
+            tag_owner.setdefault((service, tag), agent.agent_id)
     linked = set(untagged_owner) | {service for service, _ in tag_owner}
     unallocated = unallocated_agent_id(connection.connection_id)
     sums: dict[tuple[str, date, str], _Sum] = defaultdict(_Sum)

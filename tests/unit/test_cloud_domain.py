@@ -83,6 +83,7 @@ def test_session_name_is_identifiable_and_at_most_64_characters() -> None:
     long = session_name("muster-costs", "x" * 80)
     assert len(long) == 64 and long.startswith("muster-costs-x")
     assert session_name("muster-costs", "a b/c") == "muster-costs-a-b-c"
+    assert session_name("muster-costs", "café") == "muster-costs-caf-"
 
 
 # --- service ids ----------------------------------------------------------------------------------------------
