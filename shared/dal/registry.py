@@ -11,11 +11,20 @@ from shared.dal.binding import bind_model
 def all_models() -> tuple[Any, ...]:
     # Imported here so importing the registry stays cheap and free of cycles.
     from shared.dal.agents import AgentModel
+    from shared.dal.cloud import CloudConnectionModel, CloudCostDailyModel
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
     from shared.dal.rollup import CostRollupModel
 
-    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel, CostRollupModel)
+    return (
+        AgentModel,
+        ModelPriceModel,
+        HourlyCostModel,
+        DailyCostModel,
+        CostRollupModel,
+        CloudConnectionModel,
+        CloudCostDailyModel,
+    )
 
 
 def bind_all(settings: Settings) -> None:
