@@ -65,6 +65,32 @@ def print_llm_costs(day: date) -> None:
     console.print(f"LLM total: {as_text(total)} USD over {sum(d.observations for d in days)} calls")
 
 
+def print_combined(first: date, last: date) -> None:
+    """LLM, cloud and combined cost per agent over a range, from the per-day organization rollups."""
+    from shared.dal.rollup import rollup_repository
+
+    llm: dict[str, Decimal] = {}
+    cloud: dict[str, Decimal] = {}
+    for day in rollup_repository().days(first.isoformat(), last.isoformat()):
+        for agent_id, figures in day.llm.items():
+            llm[agent_id] = llm.get(agent_id, Decimal(0)) + figures.cost
+        for agent_id, cloud_day in day.cloud.items():
+            cloud[agent_id] = cloud.get(agent_id, Decimal(0)) + cloud_day.cost
+    agents = sorted(set(llm) | set(cloud), key=lambda a: -(llm.get(a, Decimal(0)) + cloud.get(a, Decimal(0))))
+    zero = Decimal(0)
+    print_table(
+        f"Cost per agent, {first.isoformat()} to {last.isoformat()} (USD)",
+        ["agent", "llm", "cloud", "combined"],
+        [
+            [a, _usd(llm.get(a, zero)), _usd(cloud.get(a, zero)), _usd(llm.get(a, zero) + cloud.get(a, zero))]
+            for a in agents
+        ],
+        right_align=["llm", "cloud", "combined"],
+    )
+    cloud_run = sum(cloud.values(), zero)
+    console.print(f"Cloud total {as_text(cloud_run)} USD; LLM total {as_text(sum(llm.values(), zero))} USD")
+
+
 def _local(args: argparse.Namespace) -> int:
     from shared.local.demo import load_demo
 
@@ -73,8 +99,16 @@ def _local(args: argparse.Namespace) -> int:
     demo = None
     try:
         if not args.empty:
-            demo = load_demo()
+            demo = load_demo(stack.url)
             print_llm_costs(demo.day)
+            if demo.cloud_window:
+                cloud_run = demo.runs["cloud-costs"]
+                console.print(
+                    f"cloud worker: {cloud_run['connections']} connection(s), "
+                    f"{cloud_run['costExplorerRequests']} Cost Explorer request(s)",
+                    highlight=False,
+                )
+                print_combined(*demo.cloud_window)
             console.print(
                 f"\nNext: MUSTER_ENDPOINT_URL={stack.url} muster-costs agents list | pricing list | reprice ...",
                 highlight=False,

@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from shared.dal.agents import AgentRepository, agent_repository
+from shared.dal.cloud import CloudConnectionRepository, cloud_connection_repository
 from shared.domain.agents import Agent, claim_trace_names, validate_agent_id
+from shared.domain.cloud import check_cloud_links
 from shared.errors import InvalidInputError
 
 
 class AgentService:
-    def __init__(self, repository: AgentRepository | None = None) -> None:
+    def __init__(
+        self, repository: AgentRepository | None = None, connections: CloudConnectionRepository | None = None
+    ) -> None:
         self.repository = repository or agent_repository()
+        self.connections = connections or cloud_connection_repository()
 
     def list_agents(self) -> list[Agent]:
         return self.repository.list_agents()
@@ -28,8 +33,6 @@ class AgentService:
     ) -> Agent:
         """Create the agent (trace names default to its id) or update only the given fields."""
         agent_id = validate_agent_id(agent_id)
-        if (cloud_connection_id is None) != (cloud_service is None) and cloud_tag is None:
-            raise InvalidInputError("--cloud-connection and --cloud-service go together")
         if trace_names is not None:
             trace_names = tuple(dict.fromkeys(name.strip() for name in trace_names if name.strip()))
             if not trace_names:
@@ -46,6 +49,10 @@ class AgentService:
             cloud_tag=cloud_tag if cloud_tag is not None else agent.cloud_tag,
             auto_registered=False,
         )
+        if (agent.cloud_connection_id is None) != (agent.cloud_service is None):
+            raise InvalidInputError("a cloud link needs both --cloud-connection and --cloud-service")
+        if agent.cloud_tag is not None and agent.cloud_connection_id is None:
+            raise InvalidInputError("--cloud-tag needs --cloud-connection and --cloud-service")
         released = claim_trace_names(agent_id, agent.trace_names, agents)
         others = [a for a in agents if a.agent_id != agent_id]
         self.check_cloud_links([agent, *others])
@@ -54,3 +61,4 @@ class AgentService:
 
     def check_cloud_links(self, agents: Sequence[Agent]) -> None:
         """No dollar may be attributed to two agents (checked against the configured cloud connections)."""
+        check_cloud_links(agents, self.connections.list_connections())

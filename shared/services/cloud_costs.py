@@ -8,9 +8,9 @@ garbage answer, conflicting links) is recorded on the connection and the run goe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from shared.dal.cloud import (
     cloud_connection_repository,
     cloud_cost_repository,
 )
+from shared.dal.rollup import AgentCloudDay, RollupRepository, rollup_repository
 from shared.domain.agents import Agent
 from shared.domain.cloud import (
     CloudConnection,
@@ -31,6 +32,7 @@ from shared.domain.cloud import (
     requested_window,
     unallocated_agent_id,
 )
+from shared.domain.money import exact_sum
 from shared.errors import ConflictError, InvalidInputError
 from shared.observability import MetricUnit, logger, metrics
 from shared.sources.cost_explorer import (
@@ -212,11 +214,47 @@ def fetch_cloud_costs(
         ce_factory=ce_client_factory or default_ce_client_factory(settings),
         now=now,
     )
-    outcomes = tuple(run.sync(connection) for connection in connections.list_connections())
+    all_connections = connections.list_connections()
+    outcomes = tuple(run.sync(connection) for connection in all_connections)
     result = CloudSyncResult(window, outcomes, tuple(sorted(run.written)))
+    rebuild_cloud_rollups(window, run.agents, all_connections, run.costs)
     metrics.add_metric(name="CloudConnectionsFailed", unit=MetricUnit.Count, value=result.failed)
     metrics.add_metric(name="CostExplorerRequests", unit=MetricUnit.Count, value=result.requests)
     metrics.add_metric(name="CloudCostAgentDaysChanged", unit=MetricUnit.Count, value=len(result.written))
     summary = result.summary()
     logger.info("cloud cost run", **{key: value for key, value in summary.items() if key != "perConnection"})
     return result
+
+
+def rebuild_cloud_rollups(
+    window: DayWindow,
+    agents: Sequence[Agent],
+    connections: Sequence[CloudConnection],
+    costs: CloudCostRepository,
+    rollups: RollupRepository | None = None,
+) -> None:
+    """Rewrite the ``cloud`` part of each day's organization rollup in the window from the stored rows.
+
+    Rebuilt from what is stored (not from what this run fetched), so a failed connection's older rows stay
+    counted and the rollup always equals the sum of the rows beneath it.
+    """
+    rollups = rollups or rollup_repository()
+    agent_ids = sorted(
+        {agent.agent_id for agent in agents if agent.cloud_connection_id}
+        | {unallocated_agent_id(connection.connection_id) for connection in connections}
+    )
+    per_day: dict[date, dict[str, dict[str, Decimal]]] = {}
+    for agent_id in agent_ids:
+        for row in costs.cloud_costs_for_agent(agent_id, window.start, window.end):
+            services = per_day.setdefault(row.day, {}).setdefault(agent_id, {})
+            services[row.service] = services.get(row.service, Decimal(0)) + row.unblended_cost
+    day = window.start
+    while day <= window.end:
+        rollups.set_cloud_day(
+            day.isoformat(),
+            {
+                agent_id: AgentCloudDay(cost=exact_sum(services.values()), by_service=services)
+                for agent_id, services in sorted(per_day.get(day, {}).items())
+            },
+        )
+        day += timedelta(days=1)
