@@ -16,11 +16,12 @@ from shared.dal.agents import AgentModel, agent_repository
 from shared.dal.binding import bind_model
 from shared.dal.cloud import CloudConnectionModel, CloudCostDailyModel, cloud_connection_repository
 from shared.dal.factory import reset_repositories
+from shared.dal.rollup import CostRollupModel
 from shared.domain.agents import Agent
 from shared.domain.cloud import CloudConnection
 
 MOTO_API = "http://motoapi.amazonaws.com"
-CLOUD_MODELS = (AgentModel, CloudConnectionModel, CloudCostDailyModel)
+CLOUD_MODELS = (AgentModel, CloudConnectionModel, CloudCostDailyModel, CostRollupModel)
 
 
 @contextmanager
