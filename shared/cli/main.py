@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.cli import agents, pricing, reprice, run
+from shared.cli import agents, pricing, rates, reprice, run
 from shared.cli.output import error_console
 from shared.errors import ConflictError, InvalidInputError, MusterError, NotFoundError
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (run, pricing, agents, reprice)
+COMMAND_MODULES: tuple[ModuleType, ...] = (run, pricing, agents, reprice, rates)
 
 
 def build_parser() -> argparse.ArgumentParser:

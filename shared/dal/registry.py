@@ -11,10 +11,11 @@ from shared.dal.binding import bind_model
 def all_models() -> tuple[Any, ...]:
     # Imported here so importing the registry stays cheap and free of cycles.
     from shared.dal.agents import AgentModel
+    from shared.dal.exchange_rates import ExchangeRateModel
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
 
-    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel)
+    return (AgentModel, ModelPriceModel, HourlyCostModel, DailyCostModel, ExchangeRateModel)
 
 
 def bind_all(settings: Settings) -> None:
