@@ -176,7 +176,7 @@ def _ecb(
             days.update((d.day, d) for d in client.history_90d())
         except SourceError as exc:
             _fail(run, "history_90d", exc)
-        if days and first < min(days):
+        if window is not None and days and first < min(days):
             logger.warning(
                 "window starts before ECB's 90-day file",
                 source=SOURCE_ECB,
