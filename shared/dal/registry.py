@@ -12,6 +12,7 @@ def all_models() -> tuple[Any, ...]:
     # Imported here so importing the registry stays cheap and free of cycles.
     from shared.dal.agents import AgentModel
     from shared.dal.cloud import CloudConnectionModel, CloudCostDailyModel
+    from shared.dal.exchange_rates import ExchangeRateModel
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
     from shared.dal.rollup import CostRollupModel
@@ -24,6 +25,7 @@ def all_models() -> tuple[Any, ...]:
         CostRollupModel,
         CloudConnectionModel,
         CloudCostDailyModel,
+        ExchangeRateModel,
     )
 
 

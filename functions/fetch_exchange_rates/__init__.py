@@ -1,0 +1,1 @@
+"""Daily worker: central-bank USD rates for the supported currencies."""
