@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.cli.output import console, print_table
+from shared.cli.rates import print_rates
 from shared.domain.money import as_text, rounded
 from shared.local.stack import EmbeddedStack
 
@@ -101,6 +102,7 @@ def _local(args: argparse.Namespace) -> int:
         if not args.empty:
             demo = load_demo(stack.url)
             print_llm_costs(demo.day)
+            print_rates()
             if demo.cloud_window:
                 cloud_run = demo.runs["cloud-costs"]
                 console.print(

@@ -22,10 +22,14 @@ def _note(row: dict[str, Any]) -> str:
     return ", ".join(notes)
 
 
-def _rates(args: argparse.Namespace) -> int:
+def print_rates(as_json: bool = False) -> None:
     rows = latest_rates()
     table = [[row["currency"], row["rate"], row["rateDate"], row["source"], _note(row)] for row in rows]
-    emit(args.json, rows, "Exchange rates (units per 1 USD)", COLUMNS, table, right_align=("per USD",))
+    emit(as_json, rows, "Exchange rates (units per 1 USD)", COLUMNS, table, right_align=("per USD",))
+
+
+def _rates(args: argparse.Namespace) -> int:
+    print_rates(args.json)
     return 0
 
 

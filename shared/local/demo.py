@@ -11,6 +11,7 @@ from shared.config import get_settings, set_environment
 from shared.domain.cloud import default_window
 from shared.local.cloud_demo import setup_cloud_demo
 from shared.local.demo_data import demo_generations, demo_prices_file
+from shared.local.fx_sources import start_fx_sources
 from shared.local.langfuse_server import LangfuseState, LocalLangfuse
 from shared.services.pricing import PricingService
 
@@ -24,7 +25,7 @@ class DemoRun:
 
     def stop(self) -> None:
         for server in self.servers:
-            server.stop()
+            server.close() if hasattr(server, "close") else server.stop()
 
 
 def demo_day(now: datetime | None = None) -> date:
@@ -47,6 +48,11 @@ def load_demo(aws_url: str, day: date | None = None) -> DemoRun:
     )
     start = datetime.combine(run.day, datetime.min.time(), tzinfo=UTC)
     run.runs["llm-costs"] = invoke_worker("llm-costs", start.isoformat(), (start + timedelta(days=1)).isoformat())
+
+    fx_sources = start_fx_sources()
+    run.servers.append(fx_sources)
+    set_environment(fx_sources.environment)
+    run.runs["exchange-rates"] = invoke_worker("exchange-rates")
 
     settings = get_settings()
     window = default_window(datetime.now(UTC).date(), settings.cloud.lookback_days, settings.cloud.restatement_days)
