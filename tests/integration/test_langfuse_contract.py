@@ -34,7 +34,7 @@ def declared_query_parameters(spec: dict[str, Any], path: str) -> dict[str, dict
     return {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
 
 
-def sent_requests(state: LangfuseState, v2: bool) -> list[tuple[str, dict[str, list[str]]]]:
+def sent_requests(state: LangfuseState) -> list[tuple[str, dict[str, list[str]]]]:
     with LocalLangfuse(state) as server:
         client = LangfuseClient(
             LangfuseConfig(host=server.url), state.public_key, state.secret_key, sleep=lambda _: None
@@ -46,7 +46,7 @@ def sent_requests(state: LangfuseState, v2: bool) -> list[tuple[str, dict[str, l
 
 def test_every_v2_query_parameter_we_send_is_declared(spec: dict[str, Any]) -> None:
     declared = declared_query_parameters(spec, V2_PATH)
-    requests_ = sent_requests(LangfuseState(), v2=True)
+    requests_ = sent_requests(LangfuseState())
     assert requests_, "the client made no request"
     for path, query in requests_:
         assert path == V2_PATH
@@ -72,7 +72,7 @@ def test_every_v1_query_parameter_we_send_is_declared(spec: dict[str, Any]) -> N
             "usageDetails": {"input": 1},
         }
     ]
-    requests_ = sent_requests(state, v2=False)
+    requests_ = sent_requests(state)
     v1 = [(p, q) for p, q in requests_ if p == V1_PATH]
     traces = [(p, q) for p, q in requests_ if p.startswith("/api/public/traces/")]
     assert v1 and traces
