@@ -85,7 +85,7 @@ def _set(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     service = PricingService()
     if args.catalogue:
-        count = service.import_catalogue(args.catalogue)
+        count = service.import_catalogue(args.catalogue, args.provider or ())
         source = f"catalogue {args.catalogue}"
     elif args.file:
         count = service.import_file(Path(args.file))
@@ -123,5 +123,8 @@ def register(commands: Any) -> None:
     importer = sub.add_parser("import", help="import a JSON file of price rows, or a named public catalogue")
     importer.add_argument("file", nargs="?", help="JSON list of price rows (CONTRACT §2 fields)")
     importer.add_argument("--catalogue", metavar="NAME", help="a public price catalogue, e.g. genai-prices")
+    importer.add_argument(
+        "--provider", action="append", metavar="ID", help="with --catalogue: only this provider's rows (repeatable)"
+    )
     add_json_flag(importer)
     importer.set_defaults(handler=_import)

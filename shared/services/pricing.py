@@ -134,7 +134,23 @@ class PricingService:
     def import_file(self, path: Path) -> int:
         return self.import_prices(price_rows_from_file(path))
 
-    def import_catalogue(self, name: str) -> int:
+    def import_catalogue(self, name: str, providers: Sequence[str] = ()) -> int:
+        """Import a public catalogue, optionally only some providers' rows (e.g. ``openai``, ``anthropic``).
+
+        A whole catalogue also holds resellers' prices for the same model names; choosing providers keeps
+        a model from resolving to a reseller's row.
+        """
         from shared.sources.catalogue import load_catalogue
 
-        return self.import_prices(load_catalogue(name))
+        prices = load_catalogue(name)
+        if providers:
+            wanted = {provider.strip().lower() for provider in providers}
+            known = {price.provider.lower() for price in prices}
+            unknown = wanted - known
+            if unknown:
+                raise InvalidInputError(
+                    f"catalogue {name} has no provider {', '.join(sorted(unknown))}; "
+                    f"it has {len(known)} providers, e.g. {', '.join(sorted(known)[:8])}"
+                )
+            prices = [price for price in prices if price.provider.lower() in wanted]
+        return self.import_prices(prices)

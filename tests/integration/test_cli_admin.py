@@ -134,3 +134,12 @@ def test_reprice_rejects_bad_dates(aws: Settings, capsys: pytest.CaptureFixture[
     assert code == 2 and "--from must be a date" in err
     code, _, err = cli(capsys, "reprice", "--from", "2026-03-05", "--to", "2026-03-02")
     assert code == 2
+
+
+def test_catalogue_import_can_be_limited_to_providers(aws: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--json", "pricing", "import", "--catalogue", "genai-prices", "--provider", "anthropic")
+    assert code == 0 and json.loads(out)["imported"] > 10
+    code, out, _ = cli(capsys, "--json", "pricing", "list")
+    assert {row["provider"] for row in json.loads(out)} == {"anthropic"}
+    code, _, err = cli(capsys, "pricing", "import", "--catalogue", "genai-prices", "--provider", "no-such-provider")
+    assert code == 2 and "no provider no-such-provider" in err
