@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -494,3 +494,21 @@ __all__ = [
     "rate_table",
     "refresh_exchange_rates",
 ]
+
+
+def _event_day(event: Mapping[str, Any], key: str) -> date | None:
+    raw = event.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(str(raw).strip()[:10])  # an ISO timestamp is taken for its date
+    except ValueError as exc:
+        raise InvalidInputError(f"{key!r} must be a date (YYYY-MM-DD), got {raw!r}") from exc
+
+
+def run_exchange_rates(event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The worker's entry point: the event's optional ``{"from", "to"}`` window, else continue each source."""
+    event = event or {}
+    if not isinstance(event, Mapping):
+        raise InvalidInputError("the event must be an object")
+    return refresh_exchange_rates(_event_day(event, "from"), _event_day(event, "to"))
