@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -340,3 +341,30 @@ def test_splitting_or_rerunning_a_window_changes_no_stored_number(
     assert stored_state() == whole
     run()
     assert stored_state() == whole
+
+
+def test_keys_come_from_secrets_manager_in_aws(langfuse: LocalLangfuse, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given no keys in the environment, only the name of a Secrets Manager secret (as the stack configures it)
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.create_secret(
+        Name="muster/langfuse",
+        SecretString=json.dumps({"publicKey": langfuse.state.public_key, "secretKey": langfuse.state.secret_key}),
+    )
+    secrets.create_secret(Name="muster/broken", SecretString="not json")
+    monkeypatch.delenv("LANGFUSE_PUBLIC_KEY")
+    monkeypatch.delenv("LANGFUSE_SECRET_KEY")
+    monkeypatch.setenv("LANGFUSE_SECRET_NAME", "muster/langfuse")
+    reset_settings()
+    langfuse.state.observations = [obs(1, 14, "a", "gpt-4o", {"input": 1000})]
+    # When the worker runs, then it authenticates with the secret's keys
+    assert run()["observations"] == 1
+    # And a malformed secret is a clear configuration error, not a crash deep inside
+    from aws_lambda_powertools.utilities import parameters
+
+    from shared.errors import ConfigurationError
+
+    parameters.clear_caches()
+    monkeypatch.setenv("LANGFUSE_SECRET_NAME", "muster/broken")
+    reset_settings()
+    with pytest.raises(ConfigurationError, match="muster/broken"):
+        run()
