@@ -1,0 +1,1 @@
+"""Lambda handlers, one folder per function (handler string ``functions.<name>.handler.handler``)."""
