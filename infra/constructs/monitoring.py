@@ -1,0 +1,265 @@
+"""``Monitoring``: one CloudWatch dashboard and the alarms, notifying one encrypted SNS topic.
+
+Built with cdk-monitoring-constructs' ``MonitoringFacade``. The dashboard shows spend per agent (LLM and cloud,
+from the metrics the workers emit), LLM against cloud spend, unpriced usage, worker runs, errors and durations,
+dead-letter queues and API latency and errors. Alarms (what each means and what to do: docs/deploy.md#alarms):
+worker failures, dead-lettered runs, stale exchange rates, failed cloud connections, unpriced usage, weekly
+report send failures and API server errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cdk_monitoring_constructs as mc
+from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.scheduled_worker import ScheduledWorker
+
+ALARM_DOCS = "See docs/deploy.md#alarms."
+
+
+@dataclass(frozen=True)
+class MetricAlarm:
+    """Alarm when the metric's sum over one period is above zero."""
+
+    metric: c.MetricSpec
+    period: Duration
+    description: str
+
+
+METRIC_ALARMS: tuple[MetricAlarm, ...] = (
+    MetricAlarm(
+        c.STALE_EXCHANGE_RATE_SOURCE,
+        Duration.days(1),
+        "An exchange-rate source has no rate newer than the staleness limit; conversions use an old rate.",
+    ),
+    MetricAlarm(
+        c.CLOUD_CONNECTIONS_FAILED,
+        Duration.days(1),
+        "A cloud connection's role could not be assumed or read; its agents' AWS spend is missing.",
+    ),
+    MetricAlarm(
+        c.UNPRICED_OBSERVATIONS,
+        Duration.hours(1),
+        "LLM usage with no matching price; it is kept and shown as unpriced, not counted as spend.",
+    ),
+    MetricAlarm(
+        c.WEEKLY_REPORT_SEND_FAILURES,
+        Duration.days(1),
+        "The weekly report could not be e-mailed to at least one recipient.",
+    ),
+)
+DASHBOARD_ONLY: tuple[c.MetricSpec, ...] = (
+    c.OBSERVATIONS_PROCESSED,
+    c.REJECTED_OBSERVATIONS,
+    c.COST_EXPLORER_REQUESTS,
+    c.EXCHANGE_RATE_REJECTED,
+)
+
+
+def service_metric(metric: c.MetricSpec, period: Duration) -> cw.Metric:
+    """A worker metric as emitted: namespace MusterCosts, dimension service=muster-costs, summed."""
+    return cw.Metric(
+        namespace=c.METRICS_NAMESPACE,
+        metric_name=metric.name,
+        dimensions_map={c.SERVICE_DIMENSION: c.SERVICE_NAME},
+        statistic="Sum",
+        period=period,
+        label=metric.name,
+    )
+
+
+def per_agent_search(metric: c.MetricSpec) -> str:
+    return f'{{{c.METRICS_NAMESPACE},{c.AGENT_DIMENSION},{c.SERVICE_DIMENSION}}} MetricName="{metric.name}"'
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        workers: Sequence[ScheduledWorker],
+        api_function: lambda_.IFunction,
+        api: apigw.RestApi,
+        alarm_email: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.topic = self._alarm_topic(key, alarm_email)
+        self.facade = mc.MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=mc.AlarmFactoryDefaults(
+                alarm_name_prefix=stack.stack_name,
+                actions_enabled=True,
+                action=mc.SnsAlarmActionStrategy(on_alarm_topic=self.topic),
+                datapoints_to_alarm=1,
+                evaluation_periods=1,
+            ),
+            metric_factory_defaults=mc.MetricFactoryDefaults(namespace=c.METRICS_NAMESPACE),
+            dashboard_factory=mc.DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                # dashboard names are global to the account: one per stack and region
+                dashboard_name_prefix=f"{stack.stack_name}-{Aws.REGION}",
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+                detail_dashboard_range=Duration.days(14),
+            ),
+        )
+        self.facade.add_large_header("Muster Costs")
+        self._spend()
+        self._worker_metrics()
+        for worker in workers:
+            self._worker(worker)
+        self._api(api_function, api)
+
+    def _alarm_topic(self, key: kms.IKey, alarm_email: str) -> sns.Topic:
+        stack = Stack.of(self)
+        topic = sns.Topic(self, "AlarmTopic", display_name="Muster Costs alarms", master_key=key, enforce_ssl=True)
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        alarm_arns = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": alarm_arns},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
+        # CloudWatch cannot publish to a topic under the AWS-managed aws/sns key: the stack key lets it encrypt.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsUseKeyForTopic",
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        if alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        return topic
+
+    def _spend(self) -> None:
+        daily = Duration.days(1)
+
+        def search(metric: c.MetricSpec, *, total: str | None = None) -> cw.MathExpression:
+            """One line per agent (CloudWatch labels each by its agent), or their sum when ``total`` names it."""
+            expression = f"SEARCH('{per_agent_search(metric)}', 'Sum', {int(daily.to_seconds())})"
+            return cw.MathExpression(
+                expression=f"SUM({expression})" if total else expression,
+                using_metrics={},
+                label=total or "",
+                period=daily,
+            )
+
+        self.facade.monitor_custom(
+            human_readable_name="Spend (USD per day, from the workers' metrics)",
+            alarm_friendly_name="Spend",
+            metric_groups=[
+                mc.CustomMetricGroup(
+                    title="LLM vs cloud spend (USD/day)",
+                    metrics=[search(c.LLM_COST_USD, total="LLM"), search(c.CLOUD_COST_USD, total="Cloud")],
+                    graph_widget_type=mc.GraphWidgetType.STACKED_AREA,
+                ),
+                mc.CustomMetricGroup(title="LLM cost per agent (USD/day)", metrics=[search(c.LLM_COST_USD)]),
+                mc.CustomMetricGroup(title="Cloud cost per agent (USD/day)", metrics=[search(c.CLOUD_COST_USD)]),
+            ],
+        )
+
+    def _worker_metrics(self) -> None:
+        hourly = Duration.hours(1)
+        alarmed = [
+            mc.CustomMetricWithAlarm(
+                metric=service_metric(alarm.metric, alarm.period),
+                alarm_friendly_name=alarm.metric.name,
+                add_alarm={
+                    "Above0": mc.CustomThreshold(
+                        threshold=0,
+                        comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                        treat_missing_data_override=cw.TreatMissingData.NOT_BREACHING,
+                        alarm_description_override=f"{alarm.description} {ALARM_DOCS}",
+                    )
+                },
+            )
+            for alarm in METRIC_ALARMS
+        ]
+        self.facade.monitor_custom(
+            human_readable_name="Worker health (counts per period)",
+            alarm_friendly_name="Workers",
+            metric_groups=[
+                mc.CustomMetricGroup(title=f"{alarm.metric.name} (alarm)", metrics=[metric])
+                for alarm, metric in zip(METRIC_ALARMS, alarmed, strict=True)
+            ]
+            + [mc.CustomMetricGroup(title=m.name, metrics=[service_metric(m, hourly)]) for m in DASHBOARD_ONLY],
+        )
+
+    def _worker(self, worker: ScheduledWorker) -> None:
+        name = worker.spec.construct_id
+        self.facade.monitor_lambda_function(
+            lambda_function=worker.function,
+            human_readable_name=f"Worker {worker.spec.name}",
+            alarm_friendly_name=name,
+            add_fault_count_alarm={
+                "Failed": mc.ErrorCountThreshold(
+                    max_error_count=0,
+                    treat_missing_data_override=cw.TreatMissingData.NOT_BREACHING,
+                    alarm_description_override=f"The {worker.spec.name} worker failed a run. {ALARM_DOCS}",
+                )
+            },
+        )
+        self.facade.monitor_sqs_queue(
+            queue=worker.dead_letter_queue,
+            human_readable_name=f"Dead letters of {worker.spec.name}",
+            alarm_friendly_name=f"{name}DeadLetters",
+            add_queue_max_size_alarm={
+                "Any": mc.MaxMessageCountThreshold(
+                    max_message_count=0,
+                    treat_missing_data_override=cw.TreatMissingData.NOT_BREACHING,
+                    alarm_description_override=(
+                        f"A {worker.spec.name} run failed after its retries and was dead-lettered. {ALARM_DOCS}"
+                    ),
+                )
+            },
+        )
+
+    def _api(self, api_function: lambda_.IFunction, api: apigw.RestApi) -> None:
+        self.facade.monitor_api_gateway(
+            api=api,
+            api_stage=c.API_STAGE,
+            human_readable_name="Costs API",
+            alarm_friendly_name="Api",
+            add5_xx_fault_count_alarm={
+                "Any": mc.ErrorCountThreshold(
+                    max_error_count=0,
+                    treat_missing_data_override=cw.TreatMissingData.NOT_BREACHING,
+                    alarm_description_override=f"The costs API answered with a 5xx. {ALARM_DOCS}",
+                )
+            },
+        )
+        self.facade.monitor_lambda_function(
+            lambda_function=api_function,
+            human_readable_name="Costs API function",
+            alarm_friendly_name="ApiFunction",
+        )
