@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_DIR = ROOT / "layer"
 REQUIREMENTS = LAYER_DIR / "requirements.txt"
 LOCKFILE = ROOT / "uv.lock"
-BUNDLER_VERSION = "1"  # bump to force a rebuild when the recipe below changes
+BUNDLER_VERSION = "2"  # bump to force a rebuild when the recipe below changes
 
 
 def function_code(name: str) -> lambda_.Code:
@@ -143,6 +143,7 @@ class LayerBundler:
             command = install_command(requirements, target)
             print("bundling the layer:", " ".join(command), flush=True)
             subprocess.run(command, check=True)
+        shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: never on PATH inside a layer
         for cache in target.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
         return True
