@@ -79,6 +79,12 @@ class MusterCostsStack(Stack):
         ]
         self.workers = {worker.spec.name: worker for worker in workers}
         for worker in workers:
+            CfnOutput(
+                self,
+                f"{worker.spec.construct_id}FunctionName",
+                value=worker.function.function_name,
+                description=f"Lambda function of the {worker.spec.name} worker",
+            )
             if c.ENV_CLOUD_WORKER_ROLE_ARN in worker.spec.settings:
                 worker.function.add_environment(c.ENV_CLOUD_WORKER_ROLE_ARN, worker.role.role_arn)
                 CfnOutput(

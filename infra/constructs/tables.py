@@ -6,7 +6,7 @@ protection and ``RemovalPolicy.RETAIN``: deleting the stack never deletes cost h
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -42,7 +42,7 @@ class CostTables(Construct):
         self.by_name: dict[str, dynamodb.Table] = {spec.logical_name: self._table(spec) for spec in ALL_TABLES}
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
-        return dynamodb.Table(
+        table = dynamodb.Table(
             self,
             spec.logical_name,
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
@@ -58,6 +58,15 @@ class CostTables(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The CLI reaches the deployed tables through these variables (docs/deploy.md, "Use the CLI").
+        CfnOutput(
+            self,
+            f"{spec.logical_name}Output",
+            key=f"{spec.logical_name}Table",
+            value=table.table_name,
+            description=spec.env_var,
+        )
+        return table
 
     def table(self, spec: TableSpec) -> dynamodb.Table:
         return self.by_name[spec.logical_name]

@@ -56,3 +56,11 @@ def test_table_key_rotates_and_outlives_the_stack(synth: Synth) -> None:
     # the retained tables must stay readable after a stack deletion, so their key is retained too
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == "Retain"
+
+
+def test_every_table_name_is_an_output_labelled_with_its_env_var(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    for spec in ALL_TABLES:
+        output = outputs[f"{spec.logical_name}Table"]
+        assert output["Description"] == spec.env_var
+        assert output["Value"] == {"Ref": synth.logical_id(synth.stack.tables.table(spec))}
