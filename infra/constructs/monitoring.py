@@ -147,14 +147,15 @@ class Monitoring(Construct):
                 },
             )
         )
-        # CloudWatch cannot publish to a topic under the AWS-managed aws/sns key: the stack key lets it encrypt.
+        # CloudWatch cannot publish to a topic under the AWS-managed aws/sns key: the stack key lets it encrypt
+        # (AWS's documented key-policy statement for alarms on encrypted topics; the topic policy above decides
+        # which alarms may publish).
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsUseKeyForTopic",
                 principals=[cloudwatch],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
         if alarm_email:
