@@ -172,11 +172,10 @@ API_QUERY_PARAMETERS: tuple[str, ...] = ("currency", "days", "from", "to", "fx")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Metrics the functions emit (Powertools EMF, namespace METRICS_NAMESPACE). Dimension contract:
-#   * per-agent metrics carry exactly {service, agent} (emit them with Powertools `single_metric`);
-#   * every other metric carries only Powertools' default {service: SERVICE_NAME}.
-# Alarms select {service: SERVICE_NAME}; per-agent dashboard widgets use SEARCH, so new agents appear by themselves.
-SERVICE_DIMENSION = "service"
+# Metrics the functions emit (Powertools EMF, namespace METRICS_NAMESPACE). Per-agent metrics carry the dimension
+# AGENT_DIMENSION; any other dimensions (Powertools' `service`, the FX worker's `source`, ...) are free: the dashboard
+# sums SEARCH results and the alarms use Metrics Insights (`SELECT SUM(name) FROM MusterCosts`), both of which
+# aggregate across dimension sets. New agents appear on the dashboard without a deployment.
 AGENT_DIMENSION = "agent"
 
 
@@ -196,6 +195,9 @@ UNPRICED_OBSERVATIONS = MetricSpec(
 )
 REJECTED_OBSERVATIONS = MetricSpec(
     "RejectedObservations", AGGREGATE_LLM_COSTS.name, "generations dropped as malformed (no model, bad usage)"
+)
+LLM_AGGREGATION_FAILED = MetricSpec(
+    "LlmAggregationFailed", AGGREGATE_LLM_COSTS.name, "runs that could not read Langfuse (reported, not raised)"
 )
 OBSERVATIONS_PROCESSED = MetricSpec("ObservationsProcessed", AGGREGATE_LLM_COSTS.name, "generations read and priced")
 CLOUD_COST_USD = MetricSpec("CloudCostUsd", FETCH_CLOUD_COSTS.name, "AWS spend attributed to an agent, in USD", True)
@@ -220,6 +222,7 @@ METRICS: tuple[MetricSpec, ...] = (
     UNPRICED_OBSERVATIONS,
     REJECTED_OBSERVATIONS,
     OBSERVATIONS_PROCESSED,
+    LLM_AGGREGATION_FAILED,
     CLOUD_COST_USD,
     CLOUD_CONNECTIONS_FAILED,
     COST_EXPLORER_REQUESTS,

@@ -16,6 +16,7 @@ import cdk_monitoring_constructs as mc
 from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -31,33 +32,32 @@ ALARM_DOCS = "See docs/deploy.md#alarms."
 
 @dataclass(frozen=True)
 class MetricAlarm:
-    """Alarm when the metric's sum over one period is above zero."""
+    """Alarm when a worker metric, summed over every dimension set, is above zero within one hour."""
 
     metric: c.MetricSpec
-    period: Duration
     description: str
 
 
 METRIC_ALARMS: tuple[MetricAlarm, ...] = (
     MetricAlarm(
         c.STALE_EXCHANGE_RATE_SOURCE,
-        Duration.days(1),
         "An exchange-rate source has no rate newer than the staleness limit; conversions use an old rate.",
     ),
     MetricAlarm(
         c.CLOUD_CONNECTIONS_FAILED,
-        Duration.days(1),
         "A cloud connection's role could not be assumed or read; its agents' AWS spend is missing.",
     ),
     MetricAlarm(
         c.UNPRICED_OBSERVATIONS,
-        Duration.hours(1),
         "LLM usage with no matching price; it is kept and shown as unpriced, not counted as spend.",
     ),
     MetricAlarm(
         c.WEEKLY_REPORT_SEND_FAILURES,
-        Duration.days(1),
         "The weekly report could not be e-mailed to at least one recipient.",
+    ),
+    MetricAlarm(
+        c.LLM_AGGREGATION_FAILED,
+        "An LLM-cost run could not read Langfuse; the hours it missed are re-read by the next runs.",
     ),
 )
 DASHBOARD_ONLY: tuple[c.MetricSpec, ...] = (
@@ -66,22 +66,31 @@ DASHBOARD_ONLY: tuple[c.MetricSpec, ...] = (
     c.COST_EXPLORER_REQUESTS,
     c.EXCHANGE_RATE_REJECTED,
 )
+ALARM_PERIOD = Duration.hours(1)  # Metrics Insights alarms look back at most three hours
 
 
-def service_metric(metric: c.MetricSpec, period: Duration) -> cw.Metric:
-    """A worker metric as emitted: namespace MusterCosts, dimension service=muster-costs, summed."""
-    return cw.Metric(
-        namespace=c.METRICS_NAMESPACE,
-        metric_name=metric.name,
-        dimensions_map={c.SERVICE_DIMENSION: c.SERVICE_NAME},
-        statistic="Sum",
-        period=period,
+def insights_sum(metric: c.MetricSpec, period: Duration = ALARM_PERIOD) -> cw.MathExpression:
+    """The metric summed over all its dimension sets (a Metrics Insights query, usable in an alarm)."""
+    return cw.MathExpression(
+        expression=f"SELECT SUM({metric.name}) FROM {c.METRICS_NAMESPACE}",
+        using_metrics={},
         label=metric.name,
+        period=period,
     )
 
 
-def per_agent_search(metric: c.MetricSpec) -> str:
-    return f'{{{c.METRICS_NAMESPACE},{c.AGENT_DIMENSION},{c.SERVICE_DIMENSION}}} MetricName="{metric.name}"'
+def search(metric: c.MetricSpec, period: Duration, *, total: str | None = None) -> cw.MathExpression:
+    """Every series of the metric (one line per agent for per-agent metrics), or their sum labelled ``total``.
+
+    SEARCH has no schema here on purpose: it matches the metric whatever dimensions it was emitted with.
+    """
+    expression = f"SEARCH('{c.METRICS_NAMESPACE} MetricName=\"{metric.name}\"', 'Sum', {int(period.to_seconds())})"
+    return cw.MathExpression(
+        expression=f"SUM({expression})" if total else expression,
+        using_metrics={},
+        label=total or "",
+        period=period,
+    )
 
 
 class Monitoring(Construct):
@@ -127,6 +136,10 @@ class Monitoring(Construct):
         for worker in workers:
             self._worker(worker)
         self._api(api_function, api)
+        alarms = [*self.metric_alarms, *(created.alarm for created in self.facade.created_alarms())]
+        self.facade.add_segment(
+            mc.SingleWidgetDashboardSegment(cw.AlarmStatusWidget(alarms=alarms, title="Alarms", width=24, height=4))
+        )
 
     def _alarm_topic(self, key: kms.IKey, alarm_email: str) -> sns.Topic:
         stack = Stack.of(self)
@@ -164,56 +177,52 @@ class Monitoring(Construct):
 
     def _spend(self) -> None:
         daily = Duration.days(1)
-
-        def search(metric: c.MetricSpec, *, total: str | None = None) -> cw.MathExpression:
-            """One line per agent (CloudWatch labels each by its agent), or their sum when ``total`` names it."""
-            expression = f"SEARCH('{per_agent_search(metric)}', 'Sum', {int(daily.to_seconds())})"
-            return cw.MathExpression(
-                expression=f"SUM({expression})" if total else expression,
-                using_metrics={},
-                label=total or "",
-                period=daily,
-            )
-
         self.facade.monitor_custom(
             human_readable_name="Spend (USD per day, from the workers' metrics)",
             alarm_friendly_name="Spend",
             metric_groups=[
                 mc.CustomMetricGroup(
                     title="LLM vs cloud spend (USD/day)",
-                    metrics=[search(c.LLM_COST_USD, total="LLM"), search(c.CLOUD_COST_USD, total="Cloud")],
+                    metrics=[
+                        search(c.LLM_COST_USD, daily, total="LLM"),
+                        search(c.CLOUD_COST_USD, daily, total="Cloud"),
+                    ],
                     graph_widget_type=mc.GraphWidgetType.STACKED_AREA,
                 ),
-                mc.CustomMetricGroup(title="LLM cost per agent (USD/day)", metrics=[search(c.LLM_COST_USD)]),
-                mc.CustomMetricGroup(title="Cloud cost per agent (USD/day)", metrics=[search(c.CLOUD_COST_USD)]),
+                mc.CustomMetricGroup(title="LLM cost per agent (USD/day)", metrics=[search(c.LLM_COST_USD, daily)]),
+                mc.CustomMetricGroup(title="Cloud cost per agent (USD/day)", metrics=[search(c.CLOUD_COST_USD, daily)]),
             ],
         )
 
     def _worker_metrics(self) -> None:
-        hourly = Duration.hours(1)
-        alarmed = [
-            mc.CustomMetricWithAlarm(
-                metric=service_metric(alarm.metric, alarm.period),
-                alarm_friendly_name=alarm.metric.name,
-                add_alarm={
-                    "Above0": mc.CustomThreshold(
-                        threshold=0,
-                        comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                        treat_missing_data_override=cw.TreatMissingData.NOT_BREACHING,
-                        alarm_description_override=f"{alarm.description} {ALARM_DOCS}",
-                    )
-                },
+        stack = Stack.of(self)
+        self.metric_alarms: list[cw.Alarm] = []
+        for spec in METRIC_ALARMS:
+            alarm = cw.Alarm(
+                self,
+                f"{spec.metric.name}Alarm",
+                alarm_name=f"{stack.stack_name}-{spec.metric.name}",
+                alarm_description=f"{spec.description} {ALARM_DOCS}",
+                metric=insights_sum(spec.metric),
+                threshold=0,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,  # no run, no datapoint: not an alarm
             )
-            for alarm in METRIC_ALARMS
-        ]
+            alarm.add_alarm_action(actions.SnsAction(self.topic))
+            self.metric_alarms.append(alarm)
+        alarmed = [spec.metric for spec in METRIC_ALARMS]
         self.facade.monitor_custom(
-            human_readable_name="Worker health (counts per period)",
+            human_readable_name="Worker health (counts per hour, all dimensions summed)",
             alarm_friendly_name="Workers",
             metric_groups=[
-                mc.CustomMetricGroup(title=f"{alarm.metric.name} (alarm)", metrics=[metric])
-                for alarm, metric in zip(METRIC_ALARMS, alarmed, strict=True)
-            ]
-            + [mc.CustomMetricGroup(title=m.name, metrics=[service_metric(m, hourly)]) for m in DASHBOARD_ONLY],
+                mc.CustomMetricGroup(
+                    title=f"{metric.name} (alarm)" if metric in alarmed else metric.name,
+                    metrics=[search(metric, Duration.hours(1), total=metric.name)],
+                )
+                for metric in (*alarmed, *DASHBOARD_ONLY)
+            ],
         )
 
     def _worker(self, worker: ScheduledWorker) -> None:

@@ -25,13 +25,17 @@ def _alarms_on(synth: Synth, namespace: str, metric_name: str) -> list[dict[str,
     return [
         a
         for a in _alarms(synth)
-        if _metric_of(a)["Metric"]["Namespace"] == namespace and _metric_of(a)["Metric"]["MetricName"] == metric_name
+        if "MetricStat" in a["Metrics"][0]
+        and _metric_of(a)["Metric"]["Namespace"] == namespace
+        and _metric_of(a)["Metric"]["MetricName"] == metric_name
     ]
 
 
 def _notifies_the_topic(synth: Synth, alarm: dict[str, Any]) -> bool:
     topic = {"Ref": synth.logical_id(synth.stack.monitoring.topic)}
-    return bool(alarm["ActionsEnabled"] and alarm["AlarmActions"] == [topic])
+    return bool(
+        alarm.get("ActionsEnabled", True) and alarm["AlarmActions"] == [topic]
+    )  # CloudFormation default: enabled
 
 
 def test_every_alarm_notifies_the_topic_and_says_what_to_do(synth: Synth) -> None:
@@ -67,12 +71,20 @@ def test_dead_letters_alarm(synth: Synth, worker: str) -> None:
 
 @pytest.mark.parametrize(
     "metric",
-    ["StaleExchangeRateSource", "CloudConnectionsFailed", "UnpricedObservations", "WeeklyReportSendFailures"],
+    [
+        "StaleExchangeRateSource",
+        "CloudConnectionsFailed",
+        "UnpricedObservations",
+        "WeeklyReportSendFailures",
+        "LlmAggregationFailed",
+    ],
 )
-def test_worker_metric_alarm(synth: Synth, metric: str) -> None:
-    (alarm,) = _alarms_on(synth, "MusterCosts", metric)
-    assert _metric_of(alarm)["Metric"]["Dimensions"] == [{"Name": "service", "Value": "muster-costs"}]
-    assert _metric_of(alarm)["Stat"] == "Sum"
+def test_worker_metric_alarm_sums_every_dimension_set(synth: Synth, metric: str) -> None:
+    # Metrics Insights: the FX worker adds a `source` dimension, Powertools a `service` one; the sum covers all
+    (alarm,) = [
+        a for a in _alarms(synth) if a["Metrics"][0].get("Expression") == f"SELECT SUM({metric}) FROM MusterCosts"
+    ]
+    assert alarm["Metrics"][0]["Period"] == 3600  # Metrics Insights alarms look back at most three hours
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
     assert alarm["TreatMissingData"] == "notBreaching"  # no run, no datapoint: not an alarm by itself
 
@@ -129,11 +141,12 @@ def test_dashboard_shows_every_worker_metric(synth: Synth) -> None:
         for line in widget.get("properties", {}).get("metrics", [])
         if isinstance(line[-1], dict)
     }
-    # cost per agent: a SEARCH over the agent dimension, so new agents appear without a redeploy
+    # cost per agent: a SEARCH for the metric whatever its dimensions, so new agents appear without a redeploy
     for metric in (c.LLM_COST_USD, c.CLOUD_COST_USD):
-        search = f"SEARCH('{{MusterCosts,agent,service}} MetricName=\"{metric.name}\"', 'Sum', 86400)"
+        search = f"SEARCH('MusterCosts MetricName=\"{metric.name}\"', 'Sum', 86400)"
         assert search in expressions
         assert f"SUM({search})" in expressions  # LLM vs cloud totals
+    assert any(widget["type"] == "alarm" for widget in widgets)
     titles = {widget.get("properties", {}).get("title", "") for widget in widgets}
     assert any("Latency" in title for title in titles) and any(
         "Errors" in title or "Faults" in title for title in titles
