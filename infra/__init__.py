@@ -1,0 +1,1 @@
+"""The CDK app that deploys Muster Costs into a customer account (``cdk deploy``; ``make synth`` checks it)."""
