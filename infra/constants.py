@@ -208,7 +208,7 @@ COST_EXPLORER_REQUESTS = MetricSpec(
     "CostExplorerRequests", FETCH_CLOUD_COSTS.name, "Cost Explorer API calls (each costs USD 0.01)"
 )
 EXCHANGE_RATE_REJECTED = MetricSpec(
-    "ExchangeRateRejected", FETCH_EXCHANGE_RATES.name, "rates refused by the sanity checks (e.g. >10 % day over day)"
+    "ExchangeRatesRejected", FETCH_EXCHANGE_RATES.name, "rates refused by the sanity checks (e.g. >10 % day over day)"
 )
 STALE_EXCHANGE_RATE_SOURCE = MetricSpec(
     "StaleExchangeRateSource", FETCH_EXCHANGE_RATES.name, "sources whose newest rate is older than the staleness limit"

@@ -68,6 +68,7 @@ class ReportConfig:
 @dataclass(frozen=True)
 class Settings:
     region: str = DEFAULT_REGION
+    default_currency: str = "USD"  # MUSTER_DEFAULT_CURRENCY: the display currency until project settings name one
     endpoint_url: str | None = None  # MUSTER_ENDPOINT_URL: every AWS client goes there (moto, local mode)
     table_names: Mapping[str, str] = field(default_factory=lambda: {t.logical_name: t.logical_name for t in ALL_TABLES})
     langfuse: LangfuseConfig = field(default_factory=LangfuseConfig)
@@ -109,11 +110,22 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+def _currency(env: Mapping[str, str], name: str) -> str:
+    from shared.domain.fx import parse_currency  # pure; imported here to keep config's import graph small
+    from shared.errors import UnsupportedCurrencyError
+
+    try:
+        return parse_currency(env.get(name) or "USD")
+    except UnsupportedCurrencyError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from exc
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from an environment mapping (``os.environ`` by default)."""
     env = os.environ if env is None else env
     return Settings(
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        default_currency=_currency(env, "MUSTER_DEFAULT_CURRENCY"),
         endpoint_url=env.get("MUSTER_ENDPOINT_URL") or None,
         table_names={t.logical_name: env.get(t.env_var) or t.logical_name for t in ALL_TABLES},
         langfuse=LangfuseConfig(

@@ -34,7 +34,7 @@ from shared.domain.cloud import (
 )
 from shared.domain.money import exact_sum
 from shared.errors import ConflictError, InvalidInputError
-from shared.observability import MetricUnit, logger, metrics
+from shared.observability import MetricUnit, add_dimensioned_metric, logger, metrics
 from shared.sources.cost_explorer import (
     CeClientFactory,
     CloudSourceError,
@@ -248,6 +248,12 @@ def rebuild_cloud_rollups(
         for row in costs.cloud_costs_for_agent(agent_id, window.start, window.end):
             services = per_day.setdefault(row.day, {}).setdefault(agent_id, {})
             services[row.service] = services.get(row.service, Decimal(0)) + row.unblended_cost
+    # The dashboard's cost per agent: each run reports the newest complete UTC day once (a daily run, so a SUM
+    # over time counts each day once; Cost Explorer may still restate it, which the stored rows do follow).
+    latest_complete = window.end - timedelta(days=1)
+    for agent_id, services in sorted(per_day.get(latest_complete, {}).items()):
+        cost = float(exact_sum(services.values()))  # float only for the CloudWatch value; money stays Decimal
+        add_dimensioned_metric("CloudCostUsd", cost, MetricUnit.NoUnit, "agent", agent_id)
     day = window.start
     while day <= window.end:
         rollups.set_cloud_day(
