@@ -449,7 +449,7 @@ def send_weekly_report(
     sent, failed, skipped = run.count("sent"), run.count("failed"), run.count("skipped")
     _emit(sent, failed)
     summary |= {
-        "status": "ok" if not failed else ("failed" if not sent and not skipped else "partial"),
+        "status": run_status(run.outcomes),
         "empty": report.is_empty,
         "totalCost": as_text(report.total.current),
         "subject": rendered.subject,
@@ -469,6 +469,15 @@ def send_weekly_report(
         skipped_reasons=sorted({o.reason for o in run.outcomes if o.status == "skipped" and o.reason}),
     )
     return summary
+
+
+def run_status(outcomes: Sequence[DeliveryOutcome]) -> str:
+    """``ok``: every recipient has the report (now or from an earlier run); ``failed``: nobody has it;
+    ``partial``: some have it, others failed, gave up, or are still being sent by another run."""
+    delivered = [o for o in outcomes if o.status == "sent" or o.reason == "already_sent"]
+    if len(delivered) == len(outcomes):
+        return "ok"
+    return "partial" if delivered else "failed"
 
 
 def _emit(sent: int, failed: int) -> None:

@@ -36,6 +36,9 @@ PAUSED_CODES = frozenset(
 # leaves some clients showing a leading space). Body parts longer than that are quoted-printable.
 MIME_POLICY = SMTP.clone(max_line_length=998)
 SES_MAX_ATTEMPTS = 4  # botocore standard retries; a weekly mail can wait a few seconds
+# Bounded, so one send (all attempts) takes far less than the report log's claim lease (15 minutes).
+SES_CONNECT_TIMEOUT = 5
+SES_READ_TIMEOUT = 20
 
 
 class EmailSendError(SourceError):
@@ -115,5 +118,14 @@ class SesMailer:
 
 
 def ses_mailer(settings: Settings) -> SesMailer:
-    """SES in the deployment's region (``MUSTER_ENDPOINT_URL`` in local mode and tests), standard retries."""
-    return SesMailer(aws_client("ses", settings, retries={"mode": "standard", "max_attempts": SES_MAX_ATTEMPTS}))
+    """SES in the deployment's region (``MUSTER_ENDPOINT_URL`` in local mode and tests), standard retries,
+    short timeouts."""
+    return SesMailer(
+        aws_client(
+            "ses",
+            settings,
+            retries={"mode": "standard", "max_attempts": SES_MAX_ATTEMPTS},
+            connect_timeout=SES_CONNECT_TIMEOUT,
+            read_timeout=SES_READ_TIMEOUT,
+        )
+    )
