@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, localcontext
 from enum import StrEnum
 
-from shared.domain.fx import USD, ExchangeRate, convert, parse_currency
+from shared.domain.fx import USD, ExchangeRate, convert, parse_currency, round_amount
 from shared.domain.money import EXACT, ZERO, exact_sum
 from shared.errors import InvalidInputError
 
@@ -351,7 +351,8 @@ def build_weekly_report(
     active = _sorted_by_total(line for line in lines if line.total != 0 or line.observations)
     shown, rest = active[:top_agents], active[top_agents:]
     rising = sorted(
-        (line for line in lines if line.change.absolute > 0),
+        # a rise that rounds to nothing in the reader's currency (0.004 USD) is not news
+        (line for line in lines if round_amount(line.change.absolute, fx.currency) > 0),
         key=lambda line: (-line.change.absolute, line.name.casefold(), line.agent_id),
     )
 

@@ -166,6 +166,17 @@ def test_agents_by_total_with_their_change_and_the_biggest_risers() -> None:
     assert report.agent_count == 3 and report.other_agents == 0
 
 
+def test_a_rise_too_small_to_show_is_not_a_riser() -> None:
+    rows = [AgentDayFigures(W49, "tiny", d("0.004")), AgentDayFigures(W49, "idr", d("0.02"))]
+    usd = build_weekly_report("2026-W49", rows, [], fx=USD_FX, generated_at=NOW)
+    assert [a.agent_id for a in usd.risers] == ["idr"]
+    idr = FxBasis.of(ExchangeRate("IDR", date(2026, 12, 4), Decimal("16990"), "BI"))
+    assert [a.agent_id for a in build_weekly_report("2026-W49", rows, [], fx=idr, generated_at=NOW).risers] == [
+        "idr",
+        "tiny",
+    ]  # 339.8 and 67.96 rupiah: visible without minor units
+
+
 def test_agents_beyond_the_top_list_are_summed() -> None:
     rows = [AgentDayFigures(W49, f"agent-{i:02d}", Decimal(i + 1)) for i in range(13)]
     rows += [AgentDayFigures(W48, f"agent-{i:02d}", Decimal(1)) for i in range(13)]
