@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from shared.domain.weekly_report import (
     AgentDayFigures,
     ConnectionIssue,
     DeliveryPolicy,
+    DeliveryStatus,
     FxBasis,
     RateIssue,
     UnpricedDayFigures,
@@ -431,28 +433,32 @@ def send_weekly_report(
         logger.warning("weekly report has no recipients; nothing sent", week=week)
         _emit(0, 0)
         return summary | {"status": "no_recipients", "sent": 0, "failed": 0, "skipped": 0, "deliveries": []}
-    sender = who.sender or get_settings().report.sender
-    if not sender:
-        raise ConfigurationError("no report sender: set the project's report sender or MUSTER_REPORT_SENDER")
-
-    report = build_report(week, who.currency, now=now, sources=sources)
-    rendered = render_report(report)
-    mailer = mailer or ses_mailer(get_settings())
+    sender = report_sender(who.sender)
     log = log or report_log_repository()
     run = _Run(week, uuid.uuid4().hex)
-    for key, address in recipients:
-        run.outcomes.append(
-            _deliver(
-                run, key, address, sender=sender, rendered=rendered, mailer=mailer, log=log, clock=clock, policy=policy
+    # One Query first: a repeated run whose recipients all have the report reads nothing else and sends nothing.
+    delivered = {d.recipient: d for d in log.deliveries(week) if d.status == DeliveryStatus.SENT}
+    outcomes: dict[str, DeliveryOutcome] = {
+        key: DeliveryOutcome(key, "skipped", "already_sent", delivered[key].message_id)
+        for key, _ in recipients
+        if key in delivered
+    }
+    pending = [(key, address) for key, address in recipients if key not in delivered]
+    summary["subject"] = None
+    if pending:
+        report = build_report(week, who.currency, now=now, sources=sources)
+        rendered = render_report(report)
+        summary |= {"empty": report.is_empty, "totalCost": as_text(report.total.current), "subject": rendered.subject}
+        active = mailer or ses_mailer(get_settings())
+        for key, address in pending:
+            outcomes[key] = _deliver(
+                run, key, address, sender=sender, rendered=rendered, mailer=active, log=log, clock=clock, policy=policy
             )
-        )
+    run.outcomes.extend(outcomes[key] for key, _ in recipients)
     sent, failed, skipped = run.count("sent"), run.count("failed"), run.count("skipped")
     _emit(sent, failed)
     summary |= {
         "status": run_status(run.outcomes),
-        "empty": report.is_empty,
-        "totalCost": as_text(report.total.current),
-        "subject": rendered.subject,
         "sent": sent,
         "failed": failed,
         "skipped": skipped,
@@ -461,14 +467,25 @@ def send_weekly_report(
     logger.info(
         "weekly report run",
         week=week,
-        currency=report.currency,
-        empty=report.is_empty,
+        currency=summary["currency"],
         sent=sent,
         failed=failed,
         skipped=skipped,
         skipped_reasons=sorted({o.reason for o in run.outcomes if o.status == "skipped" and o.reason}),
     )
     return summary
+
+
+def report_sender(configured: str | None) -> str:
+    """The project's sender, else ``MUSTER_REPORT_SENDER``; either may carry a display name
+    (``Muster Costs <reports@example.com>``). Checked before anything is claimed."""
+    sender = (configured or get_settings().report.sender or "").strip()
+    if not sender:
+        raise ConfigurationError("no report sender: set the project's report sender or MUSTER_REPORT_SENDER")
+    _, address = parseaddr(sender)
+    if not is_plain_address(address) or not sender.isprintable():
+        raise ConfigurationError(f"the report sender {sender!r} is not an e-mail address like reports@example.com")
+    return sender
 
 
 def run_status(outcomes: Sequence[DeliveryOutcome]) -> str:

@@ -275,6 +275,9 @@ def test_a_retried_run_sends_nothing_twice(aws: Settings, audience: None, monkey
     recorded: list[tuple[str, float]] = []
     monkeypatch.setattr(reports.metrics, "add_metric", lambda name, unit, value, **_: recorded.append((name, value)))
     first = run({"week": "2026-W49"})
+    reads: list[str] = []
+    original = RollupRepository.days
+    monkeypatch.setattr(RollupRepository, "days", lambda self, a, b: reads.append(a) or original(self, a, b))
     # When the same week runs again (Lambda retry, a second schedule, an operator)
     second = run({"week": "2026-w49"})
     third = run()
@@ -283,6 +286,7 @@ def test_a_retried_run_sends_nothing_twice(aws: Settings, audience: None, monkey
     assert (first["sent"], second["sent"], third["sent"]) == (3, 0, 0)
     assert second["skipped"] == 3 and {d["reason"] for d in second["deliveries"]} == {"already_sent"}
     assert second["status"] == "ok"  # everyone has it
+    assert reads == []  # the log said so: no report was even built
     assert {d["messageId"] for d in second["deliveries"]} == {d["messageId"] for d in first["deliveries"]}
     assert [d.attempts for d in report_log_repository().deliveries("2026-W49")] == [1, 1, 1]
     assert recorded[:2] == [("WeeklyReportsSent", 3), ("WeeklyReportSendFailures", 0)]
@@ -463,6 +467,16 @@ def test_the_configured_sender_is_the_fallback(
     reset_settings()
     with pytest.raises(ConfigurationError, match="MUSTER_REPORT_SENDER"):
         run({"week": "2026-W48"})
+
+
+@pytest.mark.parametrize("sender", ["reports@muster.example\r\nBcc: eve@example.com", "not an address"])
+def test_a_malformed_sender_stops_the_run_before_any_claim(
+    aws: Settings, ses: Any, clock: list[datetime], monkeypatch: pytest.MonkeyPatch, sender: str
+) -> None:
+    set_audience(monkeypatch, sender=sender)
+    with pytest.raises(ConfigurationError, match="is not an e-mail address"):
+        run({"week": "2026-W49"})
+    assert report_log_repository().deliveries("2026-W49") == [] and sent_messages() == []
 
 
 @pytest.mark.parametrize(
