@@ -10,11 +10,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
-from shared.domain.fx import format_amount, format_rate
+from shared.domain.fx import format_amount, format_rate, round_amount
 from shared.domain.weekly_report import AgentLine, Change, ConnectionIssue, RateIssue, UnpricedLine, WeeklyReport
 
 PRODUCT = "Muster Costs"
@@ -82,8 +82,8 @@ class RenderedReport:
 
 def amount(value: Decimal, currency: str) -> str:
     """``1,234.57`` in the currency's minor units (half-up); never ``-0.00``."""
-    text = format_amount(value, currency, grouping=True)
-    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+    rounded = round_amount(value, currency)
+    return format_amount(abs(rounded) if rounded == 0 else rounded, currency, grouping=True)
 
 
 def money(value: Decimal, currency: str) -> str:
@@ -91,10 +91,11 @@ def money(value: Decimal, currency: str) -> str:
 
 
 def signed_money(value: Decimal, currency: str) -> str:
-    text = amount(value, currency)
-    if text.startswith("-"):
-        return f"-{currency} {text[1:]}"
-    return f"+{currency} {text}" if any(c in "123456789" for c in text) else f"{currency} {text}"
+    """``+EUR 12.30``, ``-EUR 3.00``; ``EUR 0.00`` when it rounds to nothing."""
+    rounded = round_amount(value, currency)
+    if rounded == 0:
+        return money(rounded, currency)
+    return f"{'+' if rounded > 0 else '-'}{money(abs(rounded), currency)}"
 
 
 def percent(change: Change) -> str:
@@ -128,7 +129,7 @@ def short_day(day: date) -> str:
 
 
 def moment(value: datetime | None) -> str:
-    return "never" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    return "never" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def plain(text: str) -> str:
