@@ -129,13 +129,15 @@ SEND_WEEKLY_REPORT = FunctionSpec(
         t.AGENTS,
         t.LLM_COST_DAILY,
         t.CLOUD_COST_DAILY,
+        t.CLOUD_CONNECTIONS,  # failed connections are part of the report
         t.EXCHANGE_RATES,
         t.COST_ROLLUP,
         t.SETTINGS,
         t.MODEL_PRICING,
     ),
     writes=(t.REPORT_LOG,),  # one row per (week, recipient): a retry never e-mails twice
-    schedules=("cron(0 7 ? * MON *)",),  # Monday 07:00 UTC
+    # Monday 07:00 UTC, and 08:00 to retry recipients whose claim was left "sending" by a crashed run (lease 15 min)
+    schedules=("cron(0 7 ? * MON *)", "cron(0 8 ? * MON *)"),
     settings=(ENV_REPORT_SENDER, ENV_DEFAULT_CURRENCY, ENV_FX_STALENESS_DAYS),
     capabilities=frozenset({Capability.SEND_REPORT_EMAIL}),
 )

@@ -15,6 +15,7 @@ def all_models() -> tuple[Any, ...]:
     from shared.dal.exchange_rates import ExchangeRateModel
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
+    from shared.dal.report_log import ReportLogModel
     from shared.dal.rollup import CostRollupModel
 
     return (
@@ -26,6 +27,7 @@ def all_models() -> tuple[Any, ...]:
         CloudConnectionModel,
         CloudCostDailyModel,
         ExchangeRateModel,
+        ReportLogModel,
     )
 
 

@@ -40,3 +40,12 @@ def test_writes_are_also_readable_and_reads_exclude_nothing() -> None:
     for spec in c.FUNCTIONS:
         assert set(spec.tables) == set(spec.reads) | set(spec.writes)
         assert not set(spec.read_only_tables) & set(spec.writes)
+
+
+def test_every_dashboard_and_alarm_metric_is_emitted_by_the_code() -> None:
+    """A metric the monitoring reads but no worker emits would leave a widget empty and an alarm silent."""
+    from pathlib import Path
+
+    source = "\n".join(path.read_text() for path in (Path(__file__).resolve().parents[2] / "shared").rglob("*.py"))
+    missing = [metric.name for metric in c.METRICS if f'"{metric.name}"' not in source]
+    assert missing == []

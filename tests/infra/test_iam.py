@@ -45,7 +45,7 @@ EXPECTED_READS = {
     "aggregate_llm_costs": {"MusterAgent", "MusterModelPricing"},
     "fetch_cloud_costs": {"MusterAgent", "MusterCloudConnection"},
     "fetch_exchange_rates": set(),
-    "send_weekly_report": API_READS,
+    "send_weekly_report": API_READS | {"MusterCloudConnection"},  # failed connections are in the report
     "costs_api": API_READS,
 }
 FUNCTIONS = sorted(EXPECTED_WRITES)

@@ -12,7 +12,7 @@ EXPECTED_SCHEDULES = {
     "aggregate_llm_costs": {"cron(7 * * * ? *)"},  # hourly, a few minutes past the hour
     "fetch_cloud_costs": {"cron(30 6 * * ? *)"},  # daily
     "fetch_exchange_rates": {"cron(30 16 * * ? *)", "cron(0 6 * * ? *)"},  # after the ECB publishes + catch-up
-    "send_weekly_report": {"cron(0 7 ? * MON *)"},  # Monday 07:00 UTC
+    "send_weekly_report": {"cron(0 7 ? * MON *)", "cron(0 8 ? * MON *)"},  # Monday 07:00 UTC, 08:00 catch-up
 }
 
 
@@ -82,5 +82,5 @@ def test_dead_letter_queue_is_encrypted_and_ssl_only(synth: Synth, worker: str) 
 def test_weekly_report_schedule_is_disabled_without_a_sender(default_synth: Synth) -> None:
     # Given cdk.json's defaults (reportSender empty), the report would have no SES identity to send from
     rules = _rules_of(default_synth, "send_weekly_report")
-    assert [rule["State"] for rule in rules] == ["DISABLED"]
+    assert [rule["State"] for rule in rules] == ["DISABLED", "DISABLED"]
     assert all(rule["State"] == "ENABLED" for rule in _rules_of(default_synth, "aggregate_llm_costs"))
