@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.cli import agents, connections, local, pricing, rates, reprice, run
+from shared.cli import agents, connections, local, pricing, rates, reprice, run, settings
 from shared.cli.output import error_console
 from shared.errors import ConflictError, InvalidInputError, MusterError, NotFoundError
 from shared.observability import logger
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (local, run, pricing, agents, connections, rates, reprice)
+COMMAND_MODULES: tuple[ModuleType, ...] = (local, run, pricing, agents, connections, rates, reprice, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ def all_models() -> tuple[Any, ...]:
     from shared.dal.llm_costs import DailyCostModel, HourlyCostModel
     from shared.dal.pricing import ModelPriceModel
     from shared.dal.rollup import CostRollupModel
+    from shared.dal.settings import SettingsModel
 
     return (
         AgentModel,
@@ -26,6 +27,7 @@ def all_models() -> tuple[Any, ...]:
         CloudConnectionModel,
         CloudCostDailyModel,
         ExchangeRateModel,
+        SettingsModel,
     )
 
 
