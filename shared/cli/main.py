@@ -7,12 +7,22 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.cli import agents, connections, local, pricing, rates, report, reprice, run
+from shared.cli import agents, connections, local, pricing, rates, report, reprice, run, settings
 from shared.cli.output import error_console
 from shared.errors import ConflictError, InvalidInputError, MusterError, NotFoundError
 from shared.observability import logger
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (local, run, pricing, agents, connections, rates, reprice, report)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    local,
+    run,
+    pricing,
+    agents,
+    connections,
+    rates,
+    reprice,
+    settings,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

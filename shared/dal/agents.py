@@ -70,6 +70,17 @@ class AgentRepository:
         except PynamoDBException as exc:
             raise StorageError(f"could not read agent {agent_id!r}: {exc}") from exc
 
+    def names_of(self, agent_ids: Iterable[str]) -> dict[str, str]:
+        """Names of the given agents that exist (BatchGetItem, 100 keys a request): reads only these items."""
+        keys = sorted(set(agent_ids))
+        if not keys:
+            return {}
+        try:
+            items = AgentModel.batch_get(keys, attributes_to_get=["agentId", "name"])
+            return {item.agent_id: item.name for item in items}
+        except PynamoDBException as exc:
+            raise StorageError(f"could not read agent names: {exc}") from exc
+
     def save_agents(self, agents: Iterable[Agent]) -> None:
         try:
             with AgentModel.batch_write() as batch:

@@ -17,6 +17,7 @@ def all_models() -> tuple[Any, ...]:
     from shared.dal.pricing import ModelPriceModel
     from shared.dal.report_log import ReportLogModel
     from shared.dal.rollup import CostRollupModel
+    from shared.dal.settings import SettingsModel
 
     return (
         AgentModel,
@@ -27,6 +28,7 @@ def all_models() -> tuple[Any, ...]:
         CloudConnectionModel,
         CloudCostDailyModel,
         ExchangeRateModel,
+        SettingsModel,
         ReportLogModel,
     )
 

@@ -1,4 +1,4 @@
-"""The bundled demo: prices and one day of Langfuse-shaped generations, generated deterministically."""
+"""The bundled demo: prices and days of Langfuse-shaped generations, generated deterministically."""
 
 from __future__ import annotations
 
@@ -72,8 +72,11 @@ def _generation(rng: random.Random, i: int, day: date, hour: int) -> dict[str, A
 
 
 def demo_generations(day: date, per_hour: int = 12, seed: int = 20261204) -> list[dict[str, Any]]:
-    """A day of generations across three agents, with cache, reasoning, embedding and unpriced usage."""
-    rng = random.Random(seed)
+    """A day of generations across three agents, with cache, reasoning, embedding and unpriced usage.
+
+    Deterministic per (seed, day): every day of a multi-day demo differs, and the same day is always the same.
+    """
+    rng = random.Random(f"{seed}-{day.isoformat()}")
     rows = []
     for hour in range(24):
         for n in range(per_hour):

@@ -77,14 +77,14 @@ AudienceProvider = Callable[[], ReportAudience]
 
 
 def configured_audience() -> ReportAudience:
-    """The project's report audience.
+    """The project's report audience: recipients, sender and currency from the project settings
+    (``muster-costs settings``); the sender falls back to ``MUSTER_REPORT_SENDER`` in ``send_weekly_report``."""
+    from shared.services.settings import SettingsService
 
-    MERGE (issue 5): this is the one place the project settings come in. Once ``shared.services.settings``
-    is on this branch, return ``ReportAudience(recipients=s.report_recipients, sender=s.report_sender,
-    currency=s.default_currency)`` for the stored ``ProjectSettings`` ``s``. Until then: nobody, the configured
-    sender, USD. (The sender falls back to ``MUSTER_REPORT_SENDER`` in ``send_weekly_report`` either way.)
-    """
-    return ReportAudience(recipients=(), sender=get_settings().report.sender, currency=USD)
+    project = SettingsService().current()
+    return ReportAudience(
+        recipients=project.report_recipients, sender=project.report_sender, currency=project.default_currency
+    )
 
 
 # --- figures -------------------------------------------------------------------------------------------------------
