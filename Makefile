@@ -6,7 +6,7 @@ ARGS ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test unit integration infra-tests lint format bench synth clean
+.PHONY: install demo test unit integration infra-tests lint format bench synth openapi clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
@@ -31,6 +31,7 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) python -m functions.costs_api.openapi --check
 
 format: install
 	$(RUN) ruff check --fix .
@@ -41,6 +42,9 @@ bench: install
 
 synth: install
 	$(RUN) python -m infra.synth
+
+openapi: install
+	$(RUN) python -m functions.costs_api.openapi
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.bundling import hashed_requirements, install_command, lock_packages, normalise, read_requirements
 
-TOP_LEVEL = {"aws-lambda-powertools", "aws-xray-sdk", "pynamodb", "requests", "defusedxml"}
+TOP_LEVEL = {"aws-lambda-powertools", "aws-xray-sdk", "pynamodb", "requests", "defusedxml", "pydantic"}
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six"}  # in every Lambda Python runtime
 
 
