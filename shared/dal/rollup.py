@@ -16,7 +16,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from shared.config import get_settings
-from shared.dal.attributes import ExactJSONAttribute
+from shared.dal.attributes import CompressedJSONAttribute
 from shared.dal.binding import bind_model
 from shared.dal.factory import cached_repository
 from shared.dal.tables import COST_ROLLUP
@@ -35,8 +35,8 @@ class CostRollupModel(Model):
 
     scope = UnicodeAttribute(hash_key=True)
     date = UnicodeAttribute(range_key=True)
-    llm = ExactJSONAttribute(null=True)  # agentId -> {costUsd, tokens[5], observations, unpriced: [...]}
-    cloud = ExactJSONAttribute(null=True)  # agentId -> {costUsd, byService: {service: costUsd}}
+    llm = CompressedJSONAttribute(null=True)  # agentId -> {costUsd, tokens[5], observations, unpriced: [...]}
+    cloud = CompressedJSONAttribute(null=True)  # agentId -> {costUsd, byService: {service: costUsd}}
 
 
 @dataclass(frozen=True)
