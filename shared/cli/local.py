@@ -11,6 +11,7 @@ import threading
 import warnings
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -22,6 +23,7 @@ from shared.errors import ConfigurationError, SourceError
 from shared.local.api_server import LocalApiServer
 from shared.local.stack import EmbeddedStack
 
+DEMO_REPORT_FILE = "demo-report.html"  # written in the working directory (git-ignored)
 OTHER_CURRENCY = "EUR"  # the demo also shows its figures in this currency (USD when EUR is the default)
 
 
@@ -150,6 +152,19 @@ def print_period(base_url: str) -> None:
     console.print(line + ".", highlight=False, soft_wrap=True)
 
 
+def print_weekly_report() -> None:
+    """The weekly report of the last full week, rendered (not sent) as the Monday worker would send it."""
+    from shared.services.reports import write_demo_report
+
+    path = write_demo_report(Path(DEMO_REPORT_FILE))
+    console.print(
+        f"\nWeekly report (last full week, not sent): {path}\n"
+        "  preview any week with: muster-costs report --week YYYY-Www [--out FILE.html]",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def print_next_steps(api_url: str, aws_url: str) -> None:
     console.print(
         "\nWhere to look next (the API returns exact decimal strings; the tables above are rounded):\n"
@@ -177,6 +192,7 @@ def show_demo(api_url: str, aws_url: str, demo: Any) -> None:
     print_agents(api_url, demo.window, other)
     print_summary(api_url, demo.window, other, daily=False)
     print_rates()
+    print_weekly_report()
     print_next_steps(api_url, aws_url)
 
 
