@@ -56,7 +56,7 @@ from moto import mock_aws  # noqa: E402
 from functions.costs_api.handler import handler  # noqa: E402
 from shared.config import get_settings, reset_settings  # noqa: E402
 from shared.dal.agents import AgentModel, agent_repository  # noqa: E402
-from shared.dal.attributes import ExactJSONAttribute  # noqa: E402
+from shared.dal.attributes import CompressedJSONAttribute  # noqa: E402
 from shared.dal.binding import bind_model  # noqa: E402
 from shared.dal.cloud import CloudCostDailyModel, cloud_cost_repository  # noqa: E402
 from shared.dal.exchange_rates import ExchangeRateModel, exchange_rate_repository  # noqa: E402
@@ -104,7 +104,9 @@ def _returned(operation: str, result: dict[str, Any]) -> list[Any]:
 def _value_size(value: dict[str, Any]) -> int:
     """DynamoDB's size rules, roughly: strings and numbers by their length, lists and maps 3 bytes plus items."""
     ((kind, inner),) = value.items()
-    if kind in ("S", "N", "B"):
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes | bytearray) else len(str(inner).encode())
+    if kind in ("S", "N"):
         return len(str(inner).encode())
     if kind in ("BOOL", "NULL"):
         return 1
@@ -172,7 +174,7 @@ def store(agents: int, today: date) -> int:
     rollups, llm, cloud = rollup_repository(), llm_cost_repository(), cloud_cost_repository()
     sampled = min(agents, ROW_SAMPLE)
     largest = 0
-    encode = ExactJSONAttribute().serialize
+    encode = CompressedJSONAttribute().serialize  # what the rollup item stores
     for offset in range(DAYS):
         day = today - timedelta(days=offset)
         days = [llm_day(n, day.isoformat()) for n in range(agents)]

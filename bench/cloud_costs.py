@@ -45,6 +45,7 @@ from shared.dal.agents import AgentModel, agent_repository
 from shared.dal.binding import bind_model
 from shared.dal.cloud import CloudConnectionModel, CloudCostDailyModel, cloud_connection_repository
 from shared.dal.factory import reset_repositories
+from shared.dal.rollup import CostRollupModel
 from shared.domain.agents import Agent
 from shared.domain.cloud import CloudConnection, DayWindow
 from shared.services.cloud_costs import PRICE_PER_REQUEST_USD, fetch_cloud_costs
@@ -118,7 +119,7 @@ def queue(account_id: str, results: list[dict[str, Any]]) -> None:
 
 def create_tables() -> None:
     settings = get_settings()
-    for model in (AgentModel, CloudConnectionModel, CloudCostDailyModel):
+    for model in (AgentModel, CloudConnectionModel, CloudCostDailyModel, CostRollupModel):
         bind_model(model, settings)
         model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
 
