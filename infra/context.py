@@ -1,6 +1,6 @@
 """Deployment settings, read from CDK context: ``cdk.json`` ``"context"`` or ``cdk deploy -c key=value``.
 
-Every key is optional. ``CONTEXT_DEFAULTS`` is the documented default of each (docs/deploy.md explains them; a
+Every key is optional. ``CONTEXT_DEFAULTS`` is the documented default of each (README.md explains them; a
 test checks that cdk.json spells out exactly these). Values are validated here, so a typo fails the synth with
 one clear line instead of a broken deployment.
 """

@@ -2,7 +2,7 @@
 
 Built with cdk-monitoring-constructs' ``MonitoringFacade``. The dashboard shows spend per agent (LLM and cloud,
 from the metrics the workers emit), LLM against cloud spend, unpriced usage, worker runs, errors and durations,
-dead-letter queues and API latency and errors. Alarms (what each means and what to do: docs/deploy.md#alarms):
+dead-letter queues and API latency and errors. Alarms (what each means and what to do: README.md#alarms):
 worker failures, dead-lettered runs, stale exchange rates, failed cloud connections, unpriced usage, weekly
 report send failures and API server errors.
 """
@@ -27,7 +27,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.scheduled_worker import ScheduledWorker
 
-ALARM_DOCS = "See docs/deploy.md#alarms."
+ALARM_DOCS = "See README.md#alarms."
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ class CostTables(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        # The CLI reaches the deployed tables through these variables (docs/deploy.md, "Use the CLI").
+        # The CLI reaches the deployed tables through these variables (README.md, "Use the CLI").
         CfnOutput(
             self,
             f"{spec.logical_name}Output",

@@ -9,7 +9,7 @@ from infra import constants as c
 from shared import config, observability
 
 ROOT = Path(__file__).resolve().parents[2]
-# Set by the stack, not yet read by shared/config.py: the lead wires it at merge (see docs/deploy.md).
+# Set by the stack, not yet read by shared/config.py: the lead wires it at merge (see README.md).
 AWAITING_A_READER: set[str] = set()
 
 

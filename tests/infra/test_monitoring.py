@@ -43,7 +43,7 @@ def test_every_alarm_notifies_the_topic_and_says_what_to_do(synth: Synth) -> Non
     assert alarms
     for alarm in alarms:
         assert _notifies_the_topic(synth, alarm), alarm["AlarmName"]
-        assert "docs/deploy.md#alarms" in alarm["AlarmDescription"]
+        assert "README.md#alarms" in alarm["AlarmDescription"]
 
 
 @pytest.mark.parametrize("worker", [spec.name for spec in c.WORKERS])
