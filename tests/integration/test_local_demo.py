@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,11 +89,17 @@ def test_errors_over_http_keep_the_json_shape(local: Local) -> None:
     assert reserved.status_code == 200 and reserved.json()["name"] == "Unallocated (demo-aws)"
 
 
-def test_the_demo_output_reads_from_the_api(local: Local, capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli.local import show_demo
+def test_the_demo_output_reads_from_the_api(
+    local: Local, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.cli.local import DEMO_REPORT_FILE, show_demo
 
+    monkeypatch.chdir(tmp_path)  # the demo writes its weekly report into the working directory
     show_demo(local.api, local.aws, local.demo)
     out = capsys.readouterr().out
+    report = tmp_path / DEMO_REPORT_FILE
+    assert f"Weekly report (last full week, not sent): {report}" in out
+    assert "Muster Costs" in report.read_text() and "</html>" in report.read_text()
     for expected in (
         "llm-costs       2,016 Langfuse generations over 168 hours",
         "Cost per agent",
