@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
-from shared.domain.money import EXACT, ZERO, exact_sum, per_thousand_cost
+from shared.domain.money import EXACT, exact_sum, per_thousand_cost
 from shared.domain.usage import BUCKETS, Bucket, TokenCounts
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,19 +75,27 @@ class Rates:
     def _effective(self) -> tuple[tuple[Decimal, bool], ...]:
         return tuple(self.rate(bucket) for bucket in BUCKETS)
 
+    @cached_property
+    def _scaled(self) -> tuple[int, tuple[tuple[int, bool], ...]]:
+        """The five effective rates as integers over one common power of ten (exact: the smallest exponent)."""
+        exponent = min(int(rate.as_tuple().exponent) for rate, _ in self._effective)
+        return exponent, tuple((int(rate.scaleb(-exponent, EXACT)), fallback) for rate, fallback in self._effective)
+
     def cost_and_fallback(self, counts: Sequence[int]) -> tuple[Decimal, int]:
         """Exact cost of per-bucket token counts and how many tokens were priced at a fallback rate.
 
-        The lean twin of ``cost_of`` for hot loops (one call per group): same rates, same exact arithmetic.
+        The lean twin of ``cost_of`` for hot loops (one call per group): the same rates, summed as integers over
+        a common power of ten and turned into one Decimal, so nothing rounds and nothing is slow.
         """
-        total = ZERO
+        exponent, scaled = self._scaled
+        total = 0
         fallback = 0
-        for count, (rate, is_fallback) in zip(counts, self._effective):  # noqa: B905 - five buckets each
+        for count, (rate, is_fallback) in zip(counts, scaled):  # noqa: B905 - five buckets each
             if count:
-                total = EXACT.add(total, EXACT.multiply(count, rate))
+                total += count * rate
                 if is_fallback:
                     fallback += count
-        return total.scaleb(-3, EXACT), fallback
+        return Decimal(total).scaleb(exponent - 3, EXACT), fallback
 
 
 @dataclass(frozen=True)
