@@ -40,9 +40,9 @@ DAY = "2026-03-18"
 HOURS = [f"{DAY}T{h:02d}" for h in range(24)]
 
 
-def price_book() -> PriceBook:
+def bench_prices() -> list[ModelPrice]:
     rng = random.Random(7)
-    return PriceBook(
+    return [
         ModelPrice(
             provider="bench",
             model=model,
@@ -52,7 +52,11 @@ def price_book() -> PriceBook:
             reasoning_per_1k=Decimal(rng.randint(1, 500)) / 10000 if i % 3 else None,
         )
         for i, model in enumerate(PRICED_MODELS)
-    )
+    ]
+
+
+def price_book() -> PriceBook:
+    return PriceBook(bench_prices())
 
 
 def page_bytes(rng: random.Random, hour: str, start_id: int, size: int) -> bytes:
@@ -186,7 +190,7 @@ def dynamodb_writes(n: int) -> dict[str, Any]:
     with mock_aws():
         reset_repositories()
         create_all_tables(get_settings())
-        pricing_repository().save_prices(price_book()._schedules[k][0] for k in price_book()._schedules)
+        pricing_repository().save_prices(bench_prices())
         items = {"put": 0, "delete": 0, "update": 0}
         original = BaseClient._make_api_call
 

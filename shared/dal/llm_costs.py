@@ -202,18 +202,24 @@ class LlmCostRepository:
         """Every hour group of one UTC date (24 partition queries)."""
         return [group for hh in range(24) for group in self.hour_groups(f"{date}T{hh:02d}")]
 
-    def replace_hour(self, hour: str, groups: Sequence[HourGroup]) -> None:
-        """Make the stored rows of ``hour`` exactly ``groups``: overwrite, never increment; drop stale rows."""
+    def replace_hour(self, hour: str, groups: Sequence[HourGroup], stored: Sequence[HourGroup] | None = None) -> None:
+        """Make the stored rows of ``hour`` exactly ``groups``: overwrite, never increment; drop stale rows.
+
+        ``stored`` are the hour's rows as the caller just read them (reprice); without them their keys are read.
+        """
         wanted = {group_key(group): group for group in groups}
         try:
-            stale = list(HourlyCostModel.query(hour, attributes_to_get=["hour", "groupKey"]))
+            if stored is None:
+                items = HourlyCostModel.query(hour, attributes_to_get=["hour", "groupKey"])
+                existing = {item.group_key for item in items}
+            else:
+                existing = {group_key(group) for group in stored}
             with HourlyCostModel.batch_write() as batch:
                 for group in wanted.values():
                     batch.save(_group_item(group))
-                for item in stale:
-                    if item.group_key not in wanted:
-                        batch.delete(item)
-                        self.stats.hour_rows_deleted += 1
+                for key in existing - wanted.keys():
+                    batch.delete(HourlyCostModel(hour, key))
+                    self.stats.hour_rows_deleted += 1
         except PynamoDBException as exc:
             raise StorageError(f"could not write hour {hour}: {exc}") from exc
         self.stats.hour_rows_written += len(wanted)

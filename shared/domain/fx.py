@@ -111,10 +111,6 @@ class ExchangeRate:
         """True when the rate comes from another source than the currency's preferred one."""
         return self.source != preferred_source(self.currency)
 
-    @property
-    def derived_from_map(self) -> dict[str, str]:
-        return dict(self.derived_from)
-
 
 def identity_rate(day: date) -> ExchangeRate:
     """USD per USD: always 1, no lookup."""

@@ -31,11 +31,6 @@ from shared.domain.usage import (
 HOUR = timedelta(hours=1)
 
 
-def hour_key(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH`` of a UTC moment."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
-
-
 def hour_start(key: str) -> datetime:
     return datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
@@ -314,10 +309,6 @@ class HourAggregator:
                 )
             )
         return result
-
-
-def group_sort_key(group: HourGroup) -> tuple[str, str, str, str, str]:
-    return (group.trace_name or "", group.model, group.tier, group.price_key, group.price_version)
 
 
 def priced_group(group: HourGroup, price: ModelPrice, tier: str, rates: Rates) -> HourGroup:

@@ -286,11 +286,6 @@ class PriceBook:
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._schedules.values())
 
-    def schedule(self, raw_model: str) -> tuple[ModelPrice, ...]:
-        """Every effective-dated row of the model this name matches (oldest first); empty if none."""
-        key = self.match(raw_model)
-        return tuple(self._schedules[key]) if key else ()
-
     def match(self, raw_model: str) -> str | None:
         if raw_model in self._match_cache:
             return self._match_cache[raw_model]
@@ -324,9 +319,6 @@ class PriceBook:
         if key is None:
             return False
         return any(start < moment < end for moment in self._starts[key])
-
-    def row(self, key: str, version: str) -> ModelPrice | None:
-        return next((p for p in self._schedules.get(key, ()) if p.version == version), None)
 
     def resolve_key(self, key: str, at: datetime) -> ModelPrice | None:
         starts = self._starts.get(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shared.cli.run import invoke_worker
 from shared.config import get_settings, set_environment
@@ -19,13 +19,17 @@ DEMO_LLM_DAYS = 7
 DEMO_GENERATIONS_PER_HOUR = 12  # 7 days x 24 hours x 12 = 2,016 generations: several days, still fast
 
 
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
 @dataclass
 class DemoRun:
     llm_days: tuple[date, date]  # first and last day with generations (inclusive)
     today: date
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     cloud_window: tuple[date, date] | None = None
-    servers: list[Any] = field(default_factory=list)
+    servers: list[Closeable] = field(default_factory=list)
 
     @property
     def window(self) -> tuple[date, date]:
@@ -34,7 +38,7 @@ class DemoRun:
 
     def stop(self) -> None:
         for server in self.servers:
-            server.close() if hasattr(server, "close") else server.stop()
+            server.close()
 
 
 def demo_days(now: datetime | None = None, days: int = DEMO_LLM_DAYS) -> tuple[date, date]:

@@ -163,6 +163,8 @@ class LocalLangfuse:
         self._server.shutdown()
         self._server.server_close()
 
+    close = stop  # the demo closes every local server the same way
+
     def __enter__(self) -> LocalLangfuse:
         return self.start()
 

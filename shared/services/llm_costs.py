@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -84,7 +84,7 @@ def window_from_event(event: Mapping[str, Any] | None, now: datetime, lookback_h
     end_hour = floor_hour(end)
     if end_hour < end:
         end_hour += HOUR  # a partial last hour is fetched whole
-    return HourWindow(start, min(end_hour, latest_end) if end_hour > latest_end else end_hour)
+    return HourWindow(start, min(end_hour, latest_end))  # only complete hours
 
 
 @dataclass
@@ -163,11 +163,18 @@ class LlmCostService:
         unknown = sorted(name for name in totals.trace_names if name not in owners)
         return [agent.agent_id for agent in self.agents.register_trace_names(unknown)]
 
-    def rebuild_day(self, day: str, owners: Mapping[str, str] | None = None) -> None:
-        """Rebuild every agent's daily row of ``day`` and the day's rollup from the stored hour rows."""
+    def rebuild_day(
+        self, day: str, owners: Mapping[str, str] | None = None, groups: Sequence[HourGroup] | None = None
+    ) -> None:
+        """Rebuild every agent's daily row of ``day`` and the day's rollup from its hour rows.
+
+        ``groups`` are all of the day's hour rows when the caller already holds them (reprice); else they are read.
+        """
         if owners is None:
             owners = trace_name_owners(self.agents.list_agents())
-        days = rollup_day(day, self.costs.groups_for_date(day), owners)
+        if groups is None:
+            groups = self.costs.groups_for_date(day)
+        days = rollup_day(day, groups, owners)
         previous = self.rollups.llm_agents_on(day)
         self.costs.replace_daily(day, days.values(), previous)
         self.rollups.set_llm_day(day, sorted(days.values(), key=lambda d: d.agent_id))
@@ -185,6 +192,7 @@ class LlmCostService:
         groups_repriced = straddling = tier_missing = 0
         day = first_day
         while day <= last_day:
+            day_groups: list[HourGroup] = []
             for hh in range(24):
                 hour = f"{day.isoformat()}T{hh:02d}"
                 groups = self.costs.hour_groups(hour)
@@ -196,8 +204,10 @@ class LlmCostService:
                 straddling += sum(o.straddles_price_change for o in outcomes)
                 tier_missing += sum(o.tier_missing for o in outcomes)
                 groups_repriced += len(groups)
-                self.costs.replace_hour(hour, [o.group for o in outcomes])
-            self.rebuild_day(day.isoformat(), owners)
+                repriced = [o.group for o in outcomes]
+                self.costs.replace_hour(hour, repriced, stored=groups)
+                day_groups.extend(repriced)
+            self.rebuild_day(day.isoformat(), owners, day_groups)  # the day's rows are in hand: no re-read
             day += timedelta(days=1)
         summary: dict[str, Any] = {
             "from": first_day.isoformat(),

@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import CloudConfig, Settings
 from shared.domain.cloud import CloudConnection, CostGroup, DayWindow, session_name
 from shared.domain.money import to_decimal
 from shared.errors import SourceError
+from shared.sources.aws import aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_ce import CostExplorerClient
@@ -96,17 +96,17 @@ StsClientFactory = Callable[[], "STSClient"]
 CeClientFactory = Callable[[Credentials], "CostExplorerClient"]
 
 
-def retry_config(cloud: CloudConfig) -> Config:
-    return Config(retries={"mode": "adaptive", "total_max_attempts": cloud.max_attempts})
+def retry_settings(cloud: CloudConfig) -> dict[str, Any]:
+    """Adaptive retries (client-side rate limiting for throttled Cost Explorer calls), bounded attempts."""
+    return {"mode": "adaptive", "total_max_attempts": cloud.max_attempts}
 
 
 def default_sts_client_factory(settings: Settings) -> StsClientFactory:
     """Regional STS in the deployment's region (and the endpoint override in local mode)."""
 
     def build() -> STSClient:
-        return boto3.client(
-            "sts", region_name=settings.region, endpoint_url=settings.endpoint_url, config=retry_config(settings.cloud)
-        )
+        client: STSClient = aws_client("sts", settings, retries=retry_settings(settings.cloud))
+        return client
 
     return build
 
@@ -115,15 +115,15 @@ def default_ce_client_factory(settings: Settings) -> CeClientFactory:
     """A CE client on assumed-role credentials, adaptive retries, ``max_attempts`` from the cloud config."""
 
     def build(credentials: Credentials) -> CostExplorerClient:
-        return boto3.client(
-            "ce",
-            region_name=CE_REGION,
-            endpoint_url=settings.endpoint_url,
+        assumed = boto3.Session(
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,
-            config=retry_config(settings.cloud),
         )
+        client: CostExplorerClient = aws_client(
+            "ce", settings, session=assumed, region=CE_REGION, retries=retry_settings(settings.cloud)
+        )
+        return client
 
     return build
 
