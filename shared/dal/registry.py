@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from shared.config import Settings
@@ -38,9 +39,12 @@ def bind_all(settings: Settings) -> None:
         bind_model(model, settings)
 
 
-def create_all_tables(settings: Settings) -> None:
-    """Create any missing table (local mode and tests; in AWS the CDK stack owns the tables)."""
+def create_all_tables(settings: Settings, models: Iterable[Any] | None = None) -> None:
+    """Create any missing table (local mode and tests; in AWS the CDK stack owns the tables).
+
+    ``models`` limits creation to some tables (tests keep moto's tables few and small); all are bound anyway.
+    """
     bind_all(settings)
-    for model in all_models():
+    for model in all_models() if models is None else models:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

@@ -6,28 +6,19 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from moto import mock_aws
 
 from shared.cli.main import main
-from shared.config import Settings, get_settings, reset_settings
-from shared.dal.binding import bind_model
-from shared.dal.factory import reset_repositories
+from shared.config import Settings
 from shared.dal.settings import SettingsModel, settings_repository
+from tests.integration.moto_stack import moto_tables
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Only the settings table (the shared ``aws`` fixture creates every table)."""
     monkeypatch.delenv("MUSTER_ENDPOINT_URL", raising=False)
-    reset_settings()
-    reset_repositories()
-    with mock_aws():
-        settings = get_settings()
-        bind_model(SettingsModel, settings)
-        SettingsModel.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    with moto_tables((SettingsModel,)) as settings:
         yield settings
-    reset_repositories()
-    reset_settings()
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

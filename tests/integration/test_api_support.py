@@ -11,15 +11,12 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from functions.costs_api.handler import handler
-from shared.config import Settings, get_settings, reset_settings
+from shared.config import Settings
 from shared.dal.agents import AgentModel, agent_repository
-from shared.dal.binding import bind_model
 from shared.dal.cloud import CloudCostDailyModel, cloud_cost_repository
 from shared.dal.exchange_rates import ExchangeRateModel, exchange_rate_repository
-from shared.dal.factory import reset_repositories
 from shared.dal.llm_costs import DailyCostModel, llm_cost_repository
 from shared.dal.rollup import CostRollupModel, rollup_repository
 from shared.dal.settings import SettingsModel
@@ -32,6 +29,7 @@ from shared.local.api_server import api_gateway_event
 from shared.local.lambda_context import LocalLambdaContext
 from shared.services import cost_queries
 from shared.services.cloud_costs import rebuild_cloud_rollups
+from tests.integration.moto_stack import moto_tables
 
 API_MODELS = (AgentModel, DailyCostModel, CloudCostDailyModel, ExchangeRateModel, CostRollupModel, SettingsModel)
 TODAY = date(2026, 3, 20)  # a Friday; "days=3" is 03-18..03-20
@@ -43,16 +41,8 @@ UNALLOCATED = unallocated_agent_id(CONNECTION)
 @contextmanager
 def api_stack(models: tuple[Any, ...] = API_MODELS) -> Iterator[Settings]:
     """moto in-process with only the tables the API reads (small tables keep moto's Query fast)."""
-    reset_settings()
-    reset_repositories()
-    with mock_aws():
-        settings = get_settings()
-        for model in models:
-            bind_model(model, settings)
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    with moto_tables(models) as settings:
         yield settings
-    reset_repositories()
-    reset_settings()
 
 
 @contextmanager

@@ -9,16 +9,14 @@ from typing import Any
 
 import requests
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from shared.config import Settings, get_settings, reset_settings
+from shared.config import Settings
 from shared.dal.agents import AgentModel, agent_repository
-from shared.dal.binding import bind_model
 from shared.dal.cloud import CloudConnectionModel, CloudCostDailyModel, cloud_connection_repository
-from shared.dal.factory import reset_repositories
 from shared.dal.rollup import CostRollupModel
 from shared.domain.agents import Agent
 from shared.domain.cloud import CloudConnection
+from tests.integration.moto_stack import moto_tables
 
 MOTO_API = "http://motoapi.amazonaws.com"
 CLOUD_MODELS = (AgentModel, CloudConnectionModel, CloudCostDailyModel, CostRollupModel)
@@ -27,16 +25,8 @@ CLOUD_MODELS = (AgentModel, CloudConnectionModel, CloudCostDailyModel, CostRollu
 @contextmanager
 def cloud_stack() -> Iterator[Settings]:
     """moto in-process with only the tables the cloud tests touch (small tables keep moto fast)."""
-    reset_settings()
-    reset_repositories()
-    with mock_aws():
-        settings = get_settings()
-        for model in CLOUD_MODELS:
-            bind_model(model, settings)
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    with moto_tables(CLOUD_MODELS) as settings:
         yield settings
-    reset_repositories()
-    reset_settings()
 
 
 def queue_ce(account_id: str, *pages: dict[str, Any]) -> None:
