@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 from shared.config import Settings, get_settings
 from shared.dal.exchange_rates import ExchangeRateRepository, exchange_rate_repository
@@ -44,7 +43,7 @@ from shared.domain.fx import (
     screen,
 )
 from shared.errors import InvalidInputError, RateUnavailableError, SourceError
-from shared.observability import METRICS_NAMESPACE, SERVICE_NAME, MetricUnit, logger, metrics
+from shared.observability import MetricUnit, emit_dimensioned_metrics, logger, metrics
 from shared.sources.bank_indonesia import BankIndonesiaClient
 from shared.sources.bnm import BnmClient, BnmRate
 from shared.sources.ecb import EcbClient, EcbDay
@@ -297,19 +296,17 @@ def _emit_source_metrics(
     source: str, rejections: Counter[str], failures: int, age_days: int | None, stale: bool
 ) -> None:
     """One EMF document per source (dimension ``source``) and per rejection reason (``source``, ``reason``)."""
-    provider = AmazonCloudWatchEMFProvider(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-    provider.add_dimension(name="source", value=source)
-    provider.add_metric(name="StaleExchangeRateSource", unit=MetricUnit.Count, value=1 if stale else 0)
-    provider.add_metric(name="ExchangeRateSourceFailures", unit=MetricUnit.Count, value=failures)
+    values = {
+        "StaleExchangeRateSource": (1 if stale else 0, MetricUnit.Count),
+        "ExchangeRateSourceFailures": (failures, MetricUnit.Count),
+    }
     if age_days is not None:
-        provider.add_metric(name="ExchangeRateAgeDays", unit=MetricUnit.Count, value=age_days)
-    provider.flush_metrics()
+        values["ExchangeRateAgeDays"] = (age_days, MetricUnit.Count)
+    emit_dimensioned_metrics({"source": source}, values)
     for reason, count in sorted(rejections.items()):
-        by_reason = AmazonCloudWatchEMFProvider(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-        by_reason.add_dimension(name="source", value=source)
-        by_reason.add_dimension(name="reason", value=reason)
-        by_reason.add_metric(name="ExchangeRatesRejected", unit=MetricUnit.Count, value=count)
-        by_reason.flush_metrics()
+        emit_dimensioned_metrics(
+            {"source": source, "reason": reason}, {"ExchangeRatesRejected": (count, MetricUnit.Count)}
+        )
 
 
 def _window(window_from: date | None, window_to: date | None, today: date) -> tuple[date, date] | None:
